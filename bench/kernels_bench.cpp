@@ -83,13 +83,15 @@ std::vector<uint8_t> make_matrix(const TypeTraits& t, int64_t rows, int64_t cols
   return m;
 }
 
-void BM_Decode(benchmark::State& state, TensorType type, cpu::IsaLevel level, int64_t rows, int64_t cols) {
+// resident: one copy of the matrix, small enough to stay in L2, so the rate is the kernel's own ceiling.
+void BM_Decode(benchmark::State& state, TensorType type, cpu::IsaLevel level, int64_t rows, int64_t cols,
+               bool resident) {
   const cpu::KernelTable& table = cpu::select_kernels(level);
   const cpu::TypeKernels& k = table[type];
   const TypeTraits& t = strata::type_traits(type);
   const auto m = make_matrix(t, rows, cols);
   const size_t mbytes = m.size();
-  const size_t copies = std::max<size_t>(1, kArenaBytes / mbytes);
+  const size_t copies = resident ? 1 : std::max<size_t>(1, kArenaBytes / mbytes);
   uint8_t* p = arena();
   for (size_t c = 0; c < copies; ++c) std::memcpy(p + c * mbytes, m.data(), mbytes);
 
@@ -157,7 +159,12 @@ int register_all() {
       for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2048, 7168}, {4096, 1024}})
         benchmark::RegisterBenchmark(
             ("kernels/decode/" + tn + "/" + isa + "/" + std::to_string(rows) + "x" + std::to_string(cols)).c_str(),
-            BM_Decode, type, level, rows, cols)
+            BM_Decode, type, level, rows, cols, false)
+            ->Unit(benchmark::kMicrosecond);
+      for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 2048}, {8, 16384}})
+        benchmark::RegisterBenchmark(
+            ("kernels/decode_l2/" + tn + "/" + isa + "/" + std::to_string(rows) + "x" + std::to_string(cols)).c_str(),
+            BM_Decode, type, level, rows, cols, true)
             ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("kernels/prefill/" + tn + "/" + isa + "/16x64x7168").c_str(), BM_Prefill, type,
                                    level)

@@ -28,6 +28,8 @@ struct Ops {
   static __m256i dot_scaled(__m256i acc, __m256i u, __m256i s, __m256i scale) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale));
   }
+  // VPDPWSSD; the single-row kernels (x86_rowdot.inl) spread their chunks over 4 accumulators for it.
+  static __m256i madd_acc(__m256i acc, __m256i x, __m256i scale) { return _mm256_dpwssd_epi32(acc, x, scale); }
 };
 
 #include "cpu/x86_kernels.inl"

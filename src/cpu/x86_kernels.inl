@@ -2,7 +2,8 @@
 // kernels_avx512.cpp *inside an anonymous namespace*, after each defines `struct Ops` (its int8 dot-product
 // primitive): every function here therefore has internal linkage and is compiled once per ISA with that
 // file's flags, so the linker can never hand the AVX-512 copy to an AVX2-only machine (the ODR trap of
-// inline functions shared between differently-flagged files). No #includes here for the same reason.
+// inline functions shared between differently-flagged files). No #includes here for the same reason,
+// except the sibling .inl bodies (x86_rowdot.inl), which follow the same rule.
 //
 // Design (docs/performance.md has the numbers):
 //  * Weights are read in their GGUF layout; a block is decoded once into signed int8 "levels" (32 per
@@ -165,6 +166,8 @@ struct LegacyDot {
 // kScalePer32) and, for types with mins, one integer min per 16 elements (dot contribution
 // -dmin * d_a * sum_g min16[g] * bsums[g], exactly the reference's integer `summ`).
 
+#include "cpu/x86_rowdot.inl"
+
 struct KBlock {
   __m256i q[8];
   alignas(32) int16_t sc[16];
@@ -175,6 +178,7 @@ struct KBlock {
 struct DecQ2_K {
   static constexpr int kBytes = 84;
   static constexpr bool kNonNeg = true, kHasMin = true, kScalePer32 = false;
+  static __m256 row_acc(const uint8_t* w, const uint8_t* a, int64_t nb) { return rowacc_q2_k(w, a, nb); }
   static void decode(const uint8_t* b, KBlock& k) {
     const __m256i m3 = _mm256_set1_epi8(3);
     for (int h = 0; h < 2; ++h) {
@@ -196,6 +200,7 @@ struct DecQ2_K {
 struct DecQ3_K {
   static constexpr int kBytes = 110;
   static constexpr bool kNonNeg = false, kHasMin = false, kScalePer32 = false;
+  static __m256 row_acc(const uint8_t* w, const uint8_t* a, int64_t nb) { return rowacc_q3_k(w, a, nb); }
   static void decode(const uint8_t* b, KBlock& k) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4), zero = _mm256_setzero_si256();
     const __m256i hm = load256(b);
@@ -252,6 +257,7 @@ inline void k4_scales(const uint8_t* S, KBlock& k) {
 struct DecQ4_K {
   static constexpr int kBytes = 144;
   static constexpr bool kNonNeg = true, kHasMin = true, kScalePer32 = true;
+  static __m256 row_acc(const uint8_t* w, const uint8_t* a, int64_t nb) { return rowacc_q4_k(w, a, nb); }
   static void decode(const uint8_t* b, KBlock& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int c = 0; c < 4; ++c) {
@@ -268,6 +274,7 @@ struct DecQ4_K {
 struct DecQ5_K {
   static constexpr int kBytes = 176;
   static constexpr bool kNonNeg = true, kHasMin = true, kScalePer32 = true;
+  static __m256 row_acc(const uint8_t* w, const uint8_t* a, int64_t nb) { return rowacc_q5_k(w, a, nb); }
   static void decode(const uint8_t* b, KBlock& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(16);
     const __m256i qh = load256(b + 16);
@@ -288,6 +295,7 @@ struct DecQ5_K {
 struct DecQ6_K {
   static constexpr int kBytes = 210;
   static constexpr bool kNonNeg = false, kHasMin = false, kScalePer32 = false;
+  static __m256 row_acc(const uint8_t* w, const uint8_t* a, int64_t nb) { return rowacc_q6_k(w, a, nb); }
   static void decode(const uint8_t* b, KBlock& k) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
     for (int h = 0; h < 2; ++h) {
@@ -339,8 +347,26 @@ struct DecIQ4_XS {
 template <class D>
 struct KDot {
   static constexpr int kBlock = 256;
+  static constexpr bool kHasRowAcc = requires(const uint8_t* p) { D::row_acc(p, p, 1); };
+  // Matrix-vector: rows four at a time, one reduction per four rows.
+  static void matvec(const uint8_t* w, size_t stride, int64_t nr, const uint8_t* a, int64_t n, float* y)
+    requires kHasRowAcc
+  {
+    const int64_t nb = n / kBlock;
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4, w += 4 * stride) {
+      const __m256 v0 = D::row_acc(w, a, nb), v1 = D::row_acc(w + stride, a, nb);
+      const __m256 v2 = D::row_acc(w + 2 * stride, a, nb), v3 = D::row_acc(w + 3 * stride, a, nb);
+      _mm_storeu_ps(y + r, hsum4(v0, v1, v2, v3));
+    }
+    for (; r < nr; ++r, w += stride) y[r] = hsum(D::row_acc(w, a, nb));
+  }
   template <int NC>
   static void dot(const uint8_t* w, const uint8_t* const* a, int64_t n, float* out) {
+    if constexpr (NC == 1 && kHasRowAcc) {
+      out[0] = hsum(D::row_acc(w, a[0], n / kBlock));
+      return;
+    }
     // Min terms go to their own vector accumulator: a horizontal integer sum per super-block would put a
     // shuffle chain and an int->float round trip on the critical path of every block.
     __m256 acc[NC], macc[NC];
@@ -607,6 +633,11 @@ void mat_tile_simd(const void* w, size_t w_stride, int64_t nr, const void* a, si
                    float* y, size_t ldy) {
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
+  if constexpr (requires { K::kHasRowAcc; }) {
+    if constexpr (K::kHasRowAcc) {
+      if (nc == 1) return K::matvec(wb, w_stride, nr, ab, n, y);
+    }
+  }
   for (int64_t c0 = 0; c0 < nc; c0 += kTileCols) {
     const int m = static_cast<int>(std::min<int64_t>(kTileCols, nc - c0));
     const uint8_t* ap[kTileCols];
