@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "cpu/kernel_fill.h"
 #include "quant/block_io.h"
@@ -34,6 +36,97 @@ struct Ops {
 
 #include "cpu/x86_kernels.inl"
 
+// Primitives of the prefill panel GEMM (x86_gemm.inl): 16 weight rows per 512-bit vector, VPDPBUSD.
+struct GemmOps {
+  using VI = __m512i;
+  using VF = __m512;
+  static constexpr int kRows = 16;   // int32 lanes = weight rows per vector
+  static constexpr int kPanels = 2;  // slabs per pass: each activation broadcast feeds 2 vectors
+  static constexpr int kCols = 4;    // tokens per pass: each weight load feeds 4 dot products
+  static constexpr int kChunk = 4;   // super-blocks per decoded panel (2 x 4 slabs ~ 41 KB for Q4_K)
+  static constexpr bool kVnni = true;
+
+  static VI zero() { return _mm512_setzero_si512(); }
+  static VI load(const void* p) { return _mm512_load_si512(p); }
+  static VI bcast(const uint8_t* p) { return _mm512_set1_epi32(static_cast<int>(load_u32(p))); }
+  static VI set1(int x) { return _mm512_set1_epi32(x); }
+  static VI set1_8(int x) { return _mm512_set1_epi8(static_cast<char>(x)); }
+  static VI and_(VI a, VI b) { return _mm512_and_si512(a, b); }
+  static VI or_(VI a, VI b) { return _mm512_or_si512(a, b); }
+  static VI add32(VI a, VI b) { return _mm512_add_epi32(a, b); }
+  static VI sub32(VI a, VI b) { return _mm512_sub_epi32(a, b); }
+  static VI mullo16(VI a, VI b) { return _mm512_mullo_epi16(a, b); }
+  static VI shuffle8(VI table, VI idx) { return _mm512_shuffle_epi8(table, idx); }
+  template <int N> static VI srli16(VI v) { return _mm512_srli_epi16(v, N); }
+  template <int N> static VI slli16(VI v) { return _mm512_slli_epi16(v, N); }
+  template <int N> static VI srli32(VI v) { return _mm512_srli_epi32(v, N); }
+  template <int N> static VI slli32(VI v) { return _mm512_slli_epi32(v, N); }
+  template <int N> static VI srai32(VI v) { return _mm512_srai_epi32(v, N); }
+  static VI iq4_table_u8() {  // the IQ4_NL values plus 128, as unsigned bytes
+    return _mm512_broadcast_i32x4(_mm_xor_si128(load128(strata::quant::kValuesIQ4NL), _mm_set1_epi8(-128)));
+  }
+  // acc + sum of 4 adjacent u8 x s8 products per int32 lane.
+  static VI dot(VI acc, VI u, VI s) { return _mm512_dpbusd_epi32(acc, u, s); }
+  static VI flush(VI acc) { return acc; }
+  // acc + pairwise int16 products.
+  static VI wdot(VI acc, VI a, VI b) { return _mm512_dpwssd_epi32(acc, a, b); }
+
+  static VF zerof() { return _mm512_setzero_ps(); }
+  static VF setf(float x) { return _mm512_set1_ps(x); }
+  static VF cvt(VI v) { return _mm512_cvtepi32_ps(v); }
+  static VF cvtph_lo(VI v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }  // fp16 in the low halves
+  static VF mulf(VF a, VF b) { return _mm512_mul_ps(a, b); }
+  static VF addf(VF a, VF b) { return _mm512_add_ps(a, b); }
+  static VF fma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+  static VF fnma(VF a, VF b, VF c) { return _mm512_fnmadd_ps(a, b, c); }
+  static VF loadf(const void* p) { return _mm512_load_ps(p); }
+  static VF loadfu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storefu(float* p, VF v) { _mm512_storeu_ps(p, v); }
+  static VF loadf_part(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p); }
+  static void storef_part(float* p, VF v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v); }
+
+  // out[q], q < 8: int32 lane r = bytes [4q, 4q + 4) of the 32 bytes at blk[r] + off, rows r < 16.
+  static void trans32(const uint8_t* const* blk, int off, VI* out) {
+    VI z[8];
+    for (int i = 0; i < 4; ++i) {
+      z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(blk[i] + off)), load256(blk[i + 4] + off), 1);
+      z[4 + i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(blk[8 + i] + off)), load256(blk[12 + i] + off), 1);
+    }
+    VI a[2][4];
+    for (int h = 0; h < 2; ++h) {
+      const VI* zz = z + 4 * h;
+      const VI l01 = _mm512_unpacklo_epi32(zz[0], zz[1]), h01 = _mm512_unpackhi_epi32(zz[0], zz[1]);
+      const VI l23 = _mm512_unpacklo_epi32(zz[2], zz[3]), h23 = _mm512_unpackhi_epi32(zz[2], zz[3]);
+      // 128-bit lanes: [rows 4h'..+3 quad q, same rows quad q + 4, rows +4.. quad q, quad q + 4]
+      a[h][0] = _mm512_unpacklo_epi64(l01, l23);
+      a[h][1] = _mm512_unpackhi_epi64(l01, l23);
+      a[h][2] = _mm512_unpacklo_epi64(h01, h23);
+      a[h][3] = _mm512_unpackhi_epi64(h01, h23);
+    }
+    for (int q = 0; q < 4; ++q) {
+      out[q] = _mm512_shuffle_i32x4(a[0][q], a[1][q], 0x88);
+      out[q + 4] = _mm512_shuffle_i32x4(a[0][q], a[1][q], 0xDD);
+    }
+  }
+  // out[e], e < 4: int32 lane r = bytes [4e, 4e + 4) of the 16 bytes at blk[r] + off.
+  static void trans16(const uint8_t* const* blk, int off, VI* out) {
+    VI z[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i] + off)), load128(blk[i + 4] + off), 1);
+      const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i + 8] + off)), load128(blk[i + 12] + off), 1);
+      z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+    const VI l01 = _mm512_unpacklo_epi32(z[0], z[1]), h01 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const VI l23 = _mm512_unpacklo_epi32(z[2], z[3]), h23 = _mm512_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm512_unpacklo_epi64(l01, l23);
+    out[1] = _mm512_unpackhi_epi64(l01, l23);
+    out[2] = _mm512_unpacklo_epi64(h01, h23);
+    out[3] = _mm512_unpackhi_epi64(h01, h23);
+  }
+};
+
+#include "cpu/x86_gemm.inl"
+
 inline __m512 load16_f32(const uint8_t* p) { return _mm512_loadu_ps(p); }
 inline __m512 load16_f16(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
 inline __m512 load16_bf16(const uint8_t* p) {
@@ -50,6 +143,7 @@ struct FloatDot512 {
     for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+      if constexpr (NC == 1) prefetch_ahead<32 * kElemBytes>(w + kElemBytes * i);
       const __m512 w0 = Load(w + kElemBytes * i), w1 = Load(w + kElemBytes * (i + 16));
       for (int c = 0; c < NC; ++c) {
         acc[c][0] = _mm512_fmadd_ps(w0, Load(a[c] + kElemBytes * i), acc[c][0]);
@@ -68,6 +162,7 @@ struct FloatDot512 {
 
 void detail::fill_kernels_avx512(KernelTable& table) {
   fill_x86_common(table);
+  fill_x86_gemm(table);
   set_dot<FloatDot512<4, load16_f32, scalar_f32>>(table, TensorType::F32);
   set_dot<FloatDot512<2, load16_f16, scalar_f16>>(table, TensorType::F16);
   set_dot<FloatDot512<2, load16_bf16, scalar_bf16>>(table, TensorType::BF16);

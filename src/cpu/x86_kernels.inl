@@ -44,6 +44,18 @@ inline int32_t hsum_i32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Decode streams weights from DRAM once, and the hardware prefetcher alone does not keep enough lines in
+// flight while the core is busy decoding blocks: a Q4_K matvec read 5.5 GB/s from DRAM against 10 GB/s
+// for a plain read on this VM. Prefetching every line of the block kPrefetchBytes ahead brought it to
+// 9.7-10 GB/s (2048-8192 bytes measured alike; past the end of a row range the hints are harmless, as
+// prefetches never fault). Offsets 0, 64, ... < kBytes per block leave no line of a contiguous run out.
+constexpr int kPrefetchBytes = 4096;
+template <int kBytes>
+inline void prefetch_ahead(const void* block) {
+  const char* p = static_cast<const char*>(block) + kPrefetchBytes;
+  for (int off = 0; off < kBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 
@@ -128,6 +140,7 @@ struct LegacyDot {
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps(), macc[c] = 0.f;
     const int64_t nb = n / kBlock;
     for (int64_t i = 0; i < nb; ++i, w += D::kBytes) {
+      if constexpr (NC == 1) prefetch_ahead<D::kBytes>(w);
       const __m256i q = D::levels(w);
       const __m256i uq = D::kNonNeg ? q : _mm256_sign_epi8(q, q);
       const float dw = fp16(w);
@@ -374,6 +387,7 @@ struct KDot {
     const int64_t nb = n / kBlock;
     KBlock k;
     for (int64_t i = 0; i < nb; ++i, w += D::kBytes) {
+      if constexpr (NC == 1) prefetch_ahead<D::kBytes>(w);
       D::decode(w, k);
       __m256i uq[8], scv[8];
       for (int j = 0; j < 8; ++j) {
@@ -443,6 +457,7 @@ struct FloatDot {
     for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
+      if constexpr (NC == 1) prefetch_ahead<16 * kElemBytes>(w + kElemBytes * i);
       const __m256 w0 = Load(w + kElemBytes * i), w1 = Load(w + kElemBytes * (i + 8));
       for (int c = 0; c < NC; ++c) {
         acc[c][0] = _mm256_fmadd_ps(w0, Load(a[c] + kElemBytes * i), acc[c][0]);

@@ -1,3 +1,10 @@
+
+
+
+
+
+
+
 // Single-row (token decode) dots of the K-quants against one Q8_K activation row. rowacc_* return the row's
 // 8 float partial sums; callers reduce several rows at once (hsum4) since a row of a 768-column expert
 // matrix is only 3 super-blocks, where a reduction per row would cost as much as a block. Included by
@@ -68,6 +75,7 @@ inline __m256 rowacc_q4_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
   alignas(32) int32_t sc[8];
   for (int64_t i = 0; i < nb; ++i, w += 144, a += kQ8_KBytes) {
+    prefetch_ahead<144>(w);
     __m256 d, dmin;
     block_scales(w, load_f32(a), d, dmin);
     const __m128i sm = k4_scale_min_bytes(w + 4);
@@ -94,6 +102,7 @@ inline __m256 rowacc_q5_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
   alignas(32) int32_t sc[8];
   for (int64_t i = 0; i < nb; ++i, w += 176, a += kQ8_KBytes) {
+    prefetch_ahead<176>(w);
     __m256 d, dmin;
     block_scales(w, load_f32(a), d, dmin);
     const __m128i sm = k4_scale_min_bytes(w + 4);
@@ -130,6 +139,7 @@ inline __m256 rowacc_q6_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i, w += 210, a += kQ8_KBytes) {
+    prefetch_ahead<210>(w);
     const __m256 d = _mm256_set1_ps(fp16(w + 208) * load_f32(a));
     const __m256i sc16 = _mm256_cvtepi8_epi16(load128(w + 192));
     // Offset 32 of every level: 32 * sum_g sc_g * bsum_g, taken out once per block.
@@ -158,6 +168,7 @@ inline __m256 rowacc_q2_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   const __m256i m3 = _mm256_set1_epi8(3);
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i, w += 84, a += kQ8_KBytes) {
+    prefetch_ahead<84>(w);
     __m256 d, dmin;
     block_scales(w + 80, load_f32(a), d, dmin);
     const __m128i s = load128(w);
@@ -200,6 +211,7 @@ inline __m256 rowacc_q3_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i, w += 110, a += kQ8_KBytes) {
+    prefetch_ahead<110>(w);
     const __m256 d = _mm256_set1_ps(fp16(w + 108) * load_f32(a));
     const __m256i sc16 = q3_k_scales_i16(w + 96);
     // Level = u - 4 with u = q2 + 4 * hbit: take 4 * sum_g sc_g * bsum_g out once per block.
