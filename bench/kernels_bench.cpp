@@ -2,8 +2,11 @@
 //   kernels/stream_read          STREAM-like read of a 1 GiB buffer: the bandwidth ceiling for decode
 //   kernels/decode/T/isa/RxC     matrix-vector, weights streamed from DRAM (a rotating set of weight copies
 //                                totalling 1 GiB, ~4x this machine's 260 MB L3, so no pass hits in cache)
-//   kernels/prefill/T/isa/16x64  a 16-row x 64-token tile at 7168 columns (weights and activations cached):
-//                                compute-bound; reports multiply-accumulates per second
+//   kernels/prefill/T/isa/RxTxC  one mat_tile call of R rows x T tokens x C columns (weights and activations
+//                                cached): compute-bound; reports multiply-accumulates per second. 16x64x7168
+//                                is the historical tile; 85x512x2048 is what the engine passes for a 2048-column
+//                                Q4_K matrix at pp512 (a ~96 KiB row block, every token), 85x32x2048 and
+//                                85x8x2048 an MoE expert's share of a 512- or 128-token batch
 //   kernels/quantize_act/T/isa   activation quantization of one 7168-float row
 // Bytes/s counts weight bytes only (what decode streams). docs/performance.md records the numbers.
 #include <benchmark/benchmark.h>
@@ -16,6 +19,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -109,8 +113,8 @@ void BM_Decode(benchmark::State& state, TensorType type, cpu::IsaLevel level, in
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(mbytes));
 }
 
-void BM_Prefill(benchmark::State& state, TensorType type, cpu::IsaLevel level) {
-  constexpr int64_t kRows = 16, kTokens = 64, kCols = 7168;
+void BM_Prefill(benchmark::State& state, TensorType type, cpu::IsaLevel level, int64_t kRows, int64_t kTokens,
+                int64_t kCols) {
   const cpu::KernelTable& table = cpu::select_kernels(level);
   const cpu::TypeKernels& k = table[type];
   const TypeTraits& t = strata::type_traits(type);
@@ -166,9 +170,13 @@ int register_all() {
             ("kernels/decode_l2/" + tn + "/" + isa + "/" + std::to_string(rows) + "x" + std::to_string(cols)).c_str(),
             BM_Decode, type, level, rows, cols, true)
             ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("kernels/prefill/" + tn + "/" + isa + "/16x64x7168").c_str(), BM_Prefill, type,
-                                   level)
-          ->Unit(benchmark::kMicrosecond);
+      for (auto [rows, tokens, cols] : {std::tuple<int64_t, int64_t, int64_t>{16, 64, 7168}, {85, 512, 2048},
+                                        {85, 32, 2048}, {85, 8, 2048}})
+        benchmark::RegisterBenchmark(("kernels/prefill/" + tn + "/" + isa + "/" + std::to_string(rows) + "x" +
+                                      std::to_string(tokens) + "x" + std::to_string(cols))
+                                         .c_str(),
+                                     BM_Prefill, type, level, rows, tokens, cols)
+            ->Unit(benchmark::kMicrosecond);
     }
     for (TensorType type : {TensorType::Q8_0, TensorType::Q4_1, TensorType::Q4_K})
       benchmark::RegisterBenchmark(

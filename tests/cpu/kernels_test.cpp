@@ -182,6 +182,58 @@ TEST_P(KernelTest, MatTileMatchesReference) {
   }
 }
 
+// The prefill shapes: K-quant tiles with nc >= 2 take the panel GEMM (src/cpu/x86_gemm.inl), which works on
+// 8 or 16 rows per vector, 1-2 vectors per pass, 4 tokens per pass and a few super-blocks per decoded
+// panel. Row counts around and past those multiples, token counts with every tail, and lengths of one,
+// several and more super-blocks than one panel holds.
+TEST_P(KernelTest, MatTileWideMatchesReference) {
+  const KernelTable& table = select_kernels(level_);
+  const TypeKernels& k = table[wt_->type];
+  Rng rng(6000 + static_cast<uint64_t>(wt_->type));
+  const int64_t unit = wt_->block_elems == 256 || wt_->vec_dot_type == TensorType::Q8_K ? 256 : 32;
+  const int64_t max_nr = 37, max_nc = 13;
+  double worst = 0.0;
+  for (int64_t n : {unit, 2 * unit, 9 * unit, 17 * unit}) {
+    const uint64_t wrow = row_bytes(*wt_, n), arow = row_bytes(*at_, n);
+    const size_t ws = wrow + 1, as = arow + 3;
+    std::vector<uint8_t> w(ws * max_nr + 1), a(as * max_nc + 1);
+    std::vector<std::vector<float>> wd(max_nr, std::vector<float>(n)), ad(max_nc, std::vector<float>(n));
+    for (int64_t r = 0; r < max_nr; ++r) {
+      const auto f = random_row(rng, n);
+      quantize_row(*wt_, f.data(), w.data() + 1 + r * ws, n);
+      dequantize_row(*wt_, w.data() + 1 + r * ws, wd[r].data(), n);
+    }
+    for (int64_t c = 0; c < max_nc; ++c) {
+      const auto f = random_row(rng, n);
+      quantize_row(*at_, f.data(), a.data() + 1 + c * as, n);
+      dequantize_row(*at_, a.data() + 1 + c * as, ad[c].data(), n);
+    }
+    std::vector<float> ref(max_nr * max_nc);
+    for (int64_t c = 0; c < max_nc; ++c)
+      for (int64_t r = 0; r < max_nr; ++r)
+        ref[c * max_nr + r] = wt_->vec_dot(w.data() + 1 + r * ws, a.data() + 1 + c * as, n);
+    for (int64_t nr : {1, 8, 16, 23, 32, 37}) {
+      if (n > 2 * unit && nr != 37 && nr != 23) continue;  // long rows: two row counts suffice
+      for (int64_t nc : {2, 3, 4, 5, 6, 7, 8, 9, 13}) {
+        const size_t ldy = nr + 3;
+        std::vector<float> y(ldy * nc, -1.f);
+        k.mat_tile(w.data() + 1, ws, nr, a.data() + 1, as, nc, n, y.data(), ldy);
+        for (int64_t c = 0; c < nc; ++c) {
+          for (int64_t r = 0; r < nr; ++r) {
+            const double tol = tolerance(*wt_, wd[r], ad[c]);
+            const float want = ref[c * max_nr + r];
+            ASSERT_NEAR(y[c * ldy + r], want, tol)
+                << wt_->name << " n=" << n << " nr=" << nr << " nc=" << nc << " r=" << r << " c=" << c;
+            worst = std::max(worst, std::fabs(static_cast<double>(y[c * ldy + r]) - want) / tol);
+          }
+          for (size_t r = nr; r < ldy; ++r) ASSERT_EQ(y[c * ldy + r], -1.f) << "wrote past nr: nr=" << nr;
+        }
+      }
+    }
+  }
+  std::printf("[ info     ] %s %s: worst |tile-ref| = %.3g of the tolerance\n", isa_name(level_), wt_->name, worst);
+}
+
 TEST_P(KernelTest, DequantizeIsBitExact) {
   const KernelTable& table = select_kernels(level_);
   const TypeKernels& k = table[wt_->type];

@@ -1,0 +1,502 @@
+// Prefill (matrix x matrix) path of mat_tile for the K-quants: a panel GEMM. Included by kernels_avx2.cpp and
+// kernels_avx512.cpp inside their anonymous namespace, after x86_kernels.inl and after each defines
+// `struct GemmOps` (vector width and int8 dot primitive of the level), for the same ODR reason as
+// x86_kernels.inl. No #includes here.
+//
+// Layout. A "slab" is GemmOps::kRows weight rows (8 at AVX2, 16 at AVX-512) x one 256-element super-block,
+// decoded once into:
+//   q[64]   unsigned int8 levels, "row-interleaved": vector Q holds, for each row r, the 4 levels of
+//           elements 4Q..4Q+3 in int32 lane r. One VPDPBUSD against a broadcast of the token's 4 matching
+//           activation bytes adds those 4 products to every row's lane: lanes are rows, not k.
+//   fs[j]   per row and scale sub-block j (32 or 16 elements): the float scale d * sc_j.
+//   mc, md  types with mins (Q2_K/Q4_K/Q5_K): the row's integer mins as int16 pairs matching the Q8_K
+//           bsums' layout, and dmin.
+// Transposing rows into lanes is done on the raw block bytes (32-bit granules: 4 consecutive bytes of a
+// GGUF block always hold 4 consecutive elements' bits), so the nibble/bit extraction then works on full
+// vectors of 16 rows at once.
+//
+// Per token and sub-block j: iacc (int32 per row) = sum of q x a exactly as the reference's integer sum
+// (signed types start from -offset * bsum_g: levels are stored as u = level + offset, Q3_K +4, Q6_K +32,
+// IQ4_XS +128), then facc += float(iacc) * fs[j]; per super-block: facc -= dmin * float(mins . bsums),
+// out += facc * d_activation. So integer sums equal the reference's; only float summation order differs.
+//
+// A panel of kPanels slabs (32 rows at AVX-512) x kChunk super-blocks is decoded into a thread-local buffer
+// and stays in L1/L2 while every token passes over it, kCols tokens at a time (each weight vector load feeds
+// kCols dot products, each activation broadcast feeds kPanels). Decode cost is paid once per panel and
+// amortised over all tokens; nc below kGemmMinCols keeps the per-row dot<NC> path (decode, nc == 1, too).
+//
+// Without VNNI (AVX2 level) the quad dot is maddubs, summed in int16 over a "run" of quads as long as
+// run * 2 * umax * 127 <= 32767 (so no int16 overflow or saturation), then madd with ones into int32.
+// IQ4_XS (u up to 241) would saturate maddubs, so it needs VNNI.
+
+namespace gemm {
+
+using strata::quant::load_f32;
+using strata::quant::load_i16;
+using strata::quant::load_u16;
+using strata::quant::load_u32;
+
+inline constexpr int kGemmMinCols = 2;  // nc below this: the per-row dot path
+
+template <class O, int kNS, bool kMins>
+struct alignas(64) Slab {
+  typename O::VI q[64];
+  typename O::VF fs[kNS];
+  typename O::VI mc[kMins ? 8 : 1];
+  typename O::VF md;
+};
+
+// Row-interleave helpers shared by the decoders.
+template <class O>
+inline typename O::VI lo_nib(typename O::VI x) {
+  return O::and_(x, O::set1_8(0x0F));
+}
+template <class O>
+inline typename O::VI hi_nib(typename O::VI x) {
+  return O::and_(O::template srli16<4>(x), O::set1_8(0x0F));
+}
+// Byte b of each int32 lane, zero-extended.
+template <class O, int B>
+inline typename O::VI byte_u(typename O::VI x) {
+  if constexpr (B == 3) return O::template srli32<24>(x);
+  else return O::and_(O::template srli32<8 * B>(x), O::set1(0xFF));
+}
+// Byte b of each int32 lane, sign-extended.
+template <class O, int B>
+inline typename O::VI byte_s(typename O::VI x) {
+  return O::template srai32<24>(O::template slli32<24 - 8 * B>(x));
+}
+// (m, m) as an int16 pair.
+template <class O>
+inline typename O::VI dup16(typename O::VI m) {
+  return O::or_(m, O::template slli32<16>(m));
+}
+
+template <int... I, class F>
+inline void unroll_impl(std::integer_sequence<int, I...>, F&& f) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+// f(std::integral_constant<int, i>) for i < N, so shift counts and indices are compile-time constants.
+template <int N, class F>
+inline void unroll(F&& f) {
+  unroll_impl(std::make_integer_sequence<int, N>{}, f);
+}
+
+// The 6-bit scales and mins of Q4_K/Q5_K (12 bytes at block offset 4) and d/dmin (offset 0), for the rows
+// of a slab: sc[j], m[j] for j < 8 as int32 lanes.
+template <class O, class S>
+inline void k4_scales_mins(const uint8_t* const* blk, S& s) {
+  typename O::VI v[4];
+  O::trans16(blk, 0, v);  // v[0] = d | dmin << 16, v[1..3] = the 12 scale bytes
+  const typename O::VF d = O::cvtph_lo(v[0]), dmin = O::cvtph_lo(O::template srli32<16>(v[0]));
+  const auto m3f = O::set1_8(0x3F), m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
+  const auto sc_lo = O::and_(v[1], m3f), m_lo = O::and_(v[2], m3f);
+  const auto sc_hi = O::or_(O::and_(v[3], m0f), O::template slli32<4>(O::and_(O::template srli32<6>(v[1]), m03)));
+  const auto m_hi = O::or_(O::and_(O::template srli32<4>(v[3]), m0f),
+                           O::template slli32<4>(O::and_(O::template srli32<6>(v[2]), m03)));
+  unroll<4>([&](auto b) {
+    constexpr int B = decltype(b)::value;
+    s.fs[B] = O::mulf(O::cvt(byte_u<O, B>(sc_lo)), d);
+    s.fs[4 + B] = O::mulf(O::cvt(byte_u<O, B>(sc_hi)), d);
+    s.mc[B] = dup16<O>(byte_u<O, B>(m_lo));
+    s.mc[4 + B] = dup16<O>(byte_u<O, B>(m_hi));
+  });
+  s.md = dmin;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-type slab decoders. kSubQuads: quads (4 elements) per scale sub-block; kOff: offset added to the
+// signed levels (0: levels are unsigned, with or without mins); kUmax: largest stored level.
+
+struct GemmQ4_K {
+  static constexpr int kBytes = 144, kSubQuads = 8, kOff = 0, kUmax = 15;
+  static constexpr bool kMins = true, kNeedsVnni = false;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    k4_scales_mins<O>(blk, s);
+    unroll<4>([&](auto c) {
+      constexpr int C = decltype(c)::value;
+      typename O::VI x[8];
+      O::trans32(blk, 16 + 32 * C, x);
+      for (int q = 0; q < 8; ++q) {
+        s.q[(2 * C) * 8 + q] = lo_nib<O>(x[q]);
+        s.q[(2 * C + 1) * 8 + q] = hi_nib<O>(x[q]);
+      }
+    });
+  }
+};
+
+struct GemmQ5_K {
+  static constexpr int kBytes = 176, kSubQuads = 8, kOff = 0, kUmax = 31;
+  static constexpr bool kMins = true, kNeedsVnni = false;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    k4_scales_mins<O>(blk, s);
+    typename O::VI h[8];
+    O::trans32(blk, 16, h);
+    const auto b4 = O::set1_8(0x10);
+    unroll<4>([&](auto c) {
+      constexpr int C = decltype(c)::value;
+      typename O::VI x[8];
+      O::trans32(blk, 48 + 32 * C, x);
+      for (int q = 0; q < 8; ++q) {
+        // Bit 2C (low nibbles) / 2C + 1 (high nibbles) of qh moved to bit 4 (16-bit shifts keep each
+        // byte's bits inside the byte at the position read).
+        auto h0 = 2 * C <= 4 ? O::template slli16<(4 - 2 * C > 0 ? 4 - 2 * C : 0)>(h[q])
+                             : O::template srli16<(2 * C - 4 > 0 ? 2 * C - 4 : 0)>(h[q]);
+        auto h1 = 2 * C + 1 <= 4 ? O::template slli16<(3 - 2 * C > 0 ? 3 - 2 * C : 0)>(h[q])
+                                 : O::template srli16<(2 * C - 3 > 0 ? 2 * C - 3 : 0)>(h[q]);
+        s.q[(2 * C) * 8 + q] = O::or_(lo_nib<O>(x[q]), O::and_(h0, b4));
+        s.q[(2 * C + 1) * 8 + q] = O::or_(hi_nib<O>(x[q]), O::and_(h1, b4));
+      }
+    });
+  }
+};
+
+struct GemmQ6_K {
+  static constexpr int kBytes = 210, kSubQuads = 4, kOff = 32, kUmax = 63;
+  static constexpr bool kMins = false, kNeedsVnni = false;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    const auto m30 = O::set1_8(0x30);
+    unroll<2>([&](auto hh) {
+      constexpr int H = decltype(hh)::value;
+      typename O::VI qa[8], qb[8], qh[8];
+      O::trans32(blk, 64 * H, qa);
+      O::trans32(blk, 64 * H + 32, qb);
+      O::trans32(blk, 128 + 32 * H, qh);
+      for (int q = 0; q < 8; ++q) {
+        s.q[32 * H + q] = O::or_(lo_nib<O>(qa[q]), O::and_(O::template slli16<4>(qh[q]), m30));
+        s.q[32 * H + 8 + q] = O::or_(lo_nib<O>(qb[q]), O::and_(O::template slli16<2>(qh[q]), m30));
+        s.q[32 * H + 16 + q] = O::or_(hi_nib<O>(qa[q]), O::and_(qh[q], m30));
+        s.q[32 * H + 24 + q] = O::or_(hi_nib<O>(qb[q]), O::and_(O::template srli16<2>(qh[q]), m30));
+      }
+    });
+    typename O::VI v[4], t[4];
+    O::trans16(blk, 192, v);  // 16 int8 scales, 4 per lane
+    O::trans16(blk, 194, t);  // t[3] = bytes 206..209: d in the upper half
+    const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
+    unroll<16>([&](auto g) {
+      constexpr int G = decltype(g)::value;
+      s.fs[G] = O::mulf(O::cvt(byte_s<O, G % 4>(v[G / 4])), d);
+    });
+  }
+};
+
+struct GemmQ3_K {
+  static constexpr int kBytes = 110, kSubQuads = 4, kOff = 4, kUmax = 7;
+  static constexpr bool kMins = false, kNeedsVnni = false;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    typename O::VI hm[8];
+    O::trans32(blk, 0, hm);
+    const auto m3 = O::set1_8(3), b2 = O::set1_8(4);
+    unroll<2>([&](auto hh) {
+      constexpr int H = decltype(hh)::value;
+      typename O::VI x[8];
+      O::trans32(blk, 32 + 32 * H, x);
+      unroll<4>([&](auto ss) {
+        constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;
+        for (int q = 0; q < 8; ++q) {
+          // u = q2 + 4 * (high bit idx): the level plus 4.
+          const auto q2 = O::and_(O::template srli16<2 * Sx>(x[q]), m3);
+          const auto hb = idx >= 2 ? O::template srli16<(idx >= 2 ? idx - 2 : 0)>(hm[q])
+                                   : O::template slli16<(idx < 2 ? 2 - idx : 0)>(hm[q]);
+          s.q[8 * idx + q] = O::or_(q2, O::and_(hb, b2));
+        }
+      });
+    });
+    // 12 scale bytes at 96 and d at 108: read as 16 bytes from 92 (inside the block) and 94.
+    typename O::VI v[4], t[4];
+    O::trans16(blk, 92, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
+    O::trans16(blk, 94, t);  // t[3] = bytes 106..109: d in the upper half
+    const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
+    const auto m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
+    typename O::VI sw[4];
+    sw[0] = O::or_(O::and_(v[1], m0f), O::template slli32<4>(O::and_(v[3], m03)));
+    sw[1] = O::or_(O::and_(v[2], m0f), O::template slli32<4>(O::and_(O::template srli32<2>(v[3]), m03)));
+    sw[2] = O::or_(O::and_(O::template srli32<4>(v[1]), m0f),
+                   O::template slli32<4>(O::and_(O::template srli32<4>(v[3]), m03)));
+    sw[3] = O::or_(O::and_(O::template srli32<4>(v[2]), m0f),
+                   O::template slli32<4>(O::and_(O::template srli32<6>(v[3]), m03)));
+    const auto m32 = O::set1(32);
+    unroll<16>([&](auto g) {
+      constexpr int G = decltype(g)::value;
+      s.fs[G] = O::mulf(O::cvt(O::sub32(byte_u<O, G % 4>(sw[G / 4]), m32)), d);
+    });
+  }
+};
+
+// Q2_K: levels 0..3 with 4-bit scales per 16 elements. The scale is folded into the stored level
+// (q * sc <= 45 fits a byte), so the whole super-block is one integer sum, as in the reference
+// (sum_g sc_g * sum q*a == sum (q*sc)*a).
+struct GemmQ2_K {
+  static constexpr int kBytes = 84, kSubQuads = 64, kOff = 0, kUmax = 45;
+  static constexpr bool kMins = true, kNeedsVnni = false;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    typename O::VI v[4], t[4];
+    O::trans16(blk, 0, v);   // 16 scale bytes: sc low nibble, min high nibble; 4 per lane
+    O::trans16(blk, 68, t);  // t[3] = d | dmin << 16
+    s.fs[0] = O::cvtph_lo(t[3]);
+    s.md = O::cvtph_lo(O::template srli32<16>(t[3]));
+    const auto m0f = O::set1_8(0x0F), m3 = O::set1_8(3);
+    typename O::VI sc16[16];
+    unroll<16>([&](auto g) {
+      constexpr int G = decltype(g)::value;
+      sc16[G] = dup16<O>(byte_u<O, G % 4>(O::and_(v[G / 4], m0f)));
+    });
+    unroll<8>([&](auto i) {
+      constexpr int I = decltype(i)::value;
+      const auto mins = O::and_(O::template srli32<4>(v[I / 2]), m0f);
+      // Groups 2I, 2I + 1 are bytes 2(I%2), 2(I%2)+1 of lane word I/2.
+      s.mc[I] = O::or_(byte_u<O, 2 * (I % 2)>(mins), O::template slli32<16>(byte_u<O, 2 * (I % 2) + 1>(mins)));
+    });
+    unroll<2>([&](auto hh) {
+      constexpr int H = decltype(hh)::value;
+      typename O::VI x[8];
+      O::trans32(blk, 16 + 32 * H, x);
+      unroll<4>([&](auto ss) {
+        constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;  // 32-element chunk idx = groups 2idx, 2idx+1
+        for (int q = 0; q < 8; ++q) {
+          const auto lv = O::and_(O::template srli16<2 * Sx>(x[q]), m3);
+          s.q[8 * idx + q] = O::mullo16(lv, sc16[2 * idx + q / 4]);
+        }
+      });
+    });
+  }
+};
+
+struct GemmIQ4_XS {
+  static constexpr int kBytes = 136, kSubQuads = 8, kOff = 128, kUmax = 241;
+  static constexpr bool kMins = false, kNeedsVnni = true;
+  template <class O, class S>
+  static void decode(const uint8_t* const* blk, S& s) {
+    typename O::VI v[4];
+    O::trans16(blk, 0, v);  // v[0] = d | scales_h << 16, v[1] = scales_l
+    const typename O::VF d = O::cvtph_lo(v[0]);
+    const auto sh = O::template srli32<16>(v[0]);
+    unroll<8>([&](auto i) {
+      constexpr int I = decltype(i)::value;
+      const auto lo = O::and_(O::template srli32<4 * I>(v[1]), O::set1(15));
+      const auto hi = O::and_(O::template slli32<4>(O::template srli32<2 * I>(sh)), O::set1(0x30));
+      s.fs[I] = O::mulf(O::cvt(O::sub32(O::or_(lo, hi), O::set1(32))), d);
+    });
+    const auto table = O::iq4_table_u8();
+    unroll<4>([&](auto c) {
+      constexpr int C = decltype(c)::value;
+      typename O::VI x[8];
+      O::trans32(blk, 8 + 32 * C, x);
+      for (int q = 0; q < 8; ++q) {
+        // Bytes 0..15 are sub-block 2C (low nibbles elements 0..15, high 16..31), bytes 16..31 sub-block 2C+1.
+        const int sb = 2 * C + q / 4, qq = q % 4;
+        s.q[8 * sb + qq] = O::shuffle8(table, lo_nib<O>(x[q]));
+        s.q[8 * sb + qq + 4] = O::shuffle8(table, hi_nib<O>(x[q]));
+      }
+    });
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// The kernel body: W slabs x T tokens over nsb consecutive super-blocks; adds into out[w][t].
+
+template <class O, class P>
+using SlabOf = Slab<O, 64 / P::kSubQuads, P::kMins>;
+
+template <class P>
+inline int32_t sub_offset(const uint8_t* ab, int j) {
+  if constexpr (P::kSubQuads == 4) return -P::kOff * load_i16(ab + 260 + 2 * j);
+  else return -P::kOff * (load_i16(ab + 260 + 4 * j) + load_i16(ab + 262 + 4 * j));
+}
+
+template <class O, class P, int W, int T>
+void body(const SlabOf<O, P>* slabs, int nsb, const uint8_t* const* act, typename O::VF (&out)[W][T]) {
+  using VI = typename O::VI;
+  using VF = typename O::VF;
+  constexpr int kNS = 64 / P::kSubQuads;
+  constexpr int kRun = O::kVnni ? P::kSubQuads : std::min(P::kSubQuads, 32767 / (2 * P::kUmax * 127));
+  static_assert(kRun >= 1 && P::kSubQuads % kRun == 0);
+  for (int sb = 0; sb < nsb; ++sb) {
+    const SlabOf<O, P>* S = slabs + sb * W;
+    const uint8_t* ab[T];
+    for (int t = 0; t < T; ++t) ab[t] = act[t] + static_cast<size_t>(sb) * kQ8_KBytes;
+    VF facc[W][T];
+    for (int w = 0; w < W; ++w)
+      for (int t = 0; t < T; ++t) facc[w][t] = O::zerof();
+    for (int j = 0; j < kNS; ++j) {
+      VI acc[W][T];
+      for (int t = 0; t < T; ++t) {
+        const VI init = P::kOff ? O::set1(sub_offset<P>(ab[t], j)) : O::zero();
+        for (int w = 0; w < W; ++w) acc[w][t] = init;
+      }
+      if constexpr (O::kVnni) {
+#pragma GCC unroll 64
+        for (int qq = 0; qq < P::kSubQuads; ++qq) {
+          const int Q = j * P::kSubQuads + qq;
+          VI wv[W];
+          for (int w = 0; w < W; ++w) wv[w] = O::load(&S[w].q[Q]);
+          for (int t = 0; t < T; ++t) {
+            const VI b = O::bcast(ab[t] + 4 + 4 * Q);
+            for (int w = 0; w < W; ++w) acc[w][t] = O::dot(acc[w][t], wv[w], b);
+          }
+        }
+      } else {
+        for (int r0 = 0; r0 < P::kSubQuads; r0 += kRun) {
+          VI run[W][T];
+          for (int w = 0; w < W; ++w)
+            for (int t = 0; t < T; ++t) run[w][t] = O::zero();
+#pragma GCC unroll 64
+          for (int qq = 0; qq < kRun; ++qq) {
+            const int Q = j * P::kSubQuads + r0 + qq;
+            VI wv[W];
+            for (int w = 0; w < W; ++w) wv[w] = O::load(&S[w].q[Q]);
+            for (int t = 0; t < T; ++t) {
+              const VI b = O::bcast(ab[t] + 4 + 4 * Q);
+              for (int w = 0; w < W; ++w) run[w][t] = O::dot(run[w][t], wv[w], b);
+            }
+          }
+          for (int w = 0; w < W; ++w)
+            for (int t = 0; t < T; ++t) acc[w][t] = O::add32(acc[w][t], O::flush(run[w][t]));
+        }
+      }
+      for (int w = 0; w < W; ++w) {
+        const VF f = O::loadf(&S[w].fs[j]);
+        for (int t = 0; t < T; ++t) facc[w][t] = O::fma(O::cvt(acc[w][t]), f, facc[w][t]);
+      }
+    }
+    if constexpr (P::kMins) {
+      VI macc[W][T];
+      for (int w = 0; w < W; ++w)
+        for (int t = 0; t < T; ++t) macc[w][t] = O::zero();
+      for (int i = 0; i < 8; ++i) {
+        VI c[W];
+        for (int w = 0; w < W; ++w) c[w] = O::load(&S[w].mc[i]);
+        for (int t = 0; t < T; ++t) {
+          const VI b = O::bcast(ab[t] + 260 + 4 * i);
+          for (int w = 0; w < W; ++w) macc[w][t] = O::wdot(macc[w][t], c[w], b);
+        }
+      }
+      for (int w = 0; w < W; ++w) {
+        const VF md = O::loadf(&S[w].md);
+        for (int t = 0; t < T; ++t) facc[w][t] = O::fnma(O::cvt(macc[w][t]), md, facc[w][t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const VF dy = O::setf(load_f32(ab[t]));
+      for (int w = 0; w < W; ++w) out[w][t] = O::fma(facc[w][t], dy, out[w][t]);
+    }
+  }
+}
+
+// Stores (first chunk) or adds the accumulators into y for rows [row0, row0 + W * kRows) clipped to nr.
+template <class O, class P, int W, int T>
+void run_tokens(const SlabOf<O, P>* slabs, int nsb, const uint8_t* const* act, float* y, size_t ldy, int64_t row0,
+                int64_t nr, bool first) {
+  typename O::VF out[W][T];
+  for (int w = 0; w < W; ++w)
+    for (int t = 0; t < T; ++t) out[w][t] = O::zerof();
+  body<O, P, W, T>(slabs, nsb, act, out);
+  for (int w = 0; w < W; ++w) {
+    const int64_t r = row0 + w * O::kRows;
+    const int valid = static_cast<int>(std::min<int64_t>(O::kRows, nr - r));
+    if (valid <= 0) continue;
+    for (int t = 0; t < T; ++t) {
+      float* yp = y + static_cast<size_t>(t) * ldy + r;
+      typename O::VF v = out[w][t];
+      if (valid == O::kRows) {
+        if (!first) v = O::addf(v, O::loadfu(yp));
+        O::storefu(yp, v);
+      } else {
+        if (!first) v = O::addf(v, O::loadf_part(yp, valid));
+        O::storef_part(yp, v, valid);
+      }
+    }
+  }
+}
+
+template <class O, class P, int W>
+void run_all_tokens(const SlabOf<O, P>* slabs, int nsb, const uint8_t* a, size_t a_stride, int64_t nc,
+                    size_t act_off, float* y, size_t ldy, int64_t row0, int64_t nr, bool first) {
+  constexpr int T = O::kCols;
+  const uint8_t* act[T];
+  int64_t c0 = 0;
+  for (; c0 + T <= nc; c0 += T) {
+    for (int t = 0; t < T; ++t) act[t] = a + static_cast<size_t>(c0 + t) * a_stride + act_off;
+    run_tokens<O, P, W, T>(slabs, nsb, act, y + static_cast<size_t>(c0) * ldy, ldy, row0, nr, first);
+  }
+  const int rem = static_cast<int>(nc - c0);
+  if (rem == 0) return;
+  for (int t = 0; t < rem; ++t) act[t] = a + static_cast<size_t>(c0 + t) * a_stride + act_off;
+  float* yc = y + static_cast<size_t>(c0) * ldy;
+  static_assert(T <= 4);
+  switch (rem) {
+    case 1: run_tokens<O, P, W, 1>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
+    case 2: run_tokens<O, P, W, (T >= 2 ? 2 : 1)>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
+    default: run_tokens<O, P, W, (T >= 3 ? 3 : 1)>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
+  }
+}
+
+// Thread-local panel scratch, grown on first use per thread (never in the steady state).
+inline uint8_t* scratch(size_t bytes) {
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  thread_local size_t cap = 0;
+  if (cap < bytes) {
+    buf.reset(new uint8_t[bytes + 64]);
+    cap = bytes;
+  }
+  const auto p = reinterpret_cast<uintptr_t>(buf.get());
+  return reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t{63});
+}
+
+alignas(64) inline constexpr uint8_t kZeroBlock[512] = {};
+
+template <class O, class P, class K>
+void tile(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n, float* y,
+          size_t ldy) {
+  if (nc < kGemmMinCols) return mat_tile_simd<K>(w, w_stride, nr, a, a_stride, nc, n, y, ldy);
+  using S = SlabOf<O, P>;
+  constexpr int R = O::kRows, W = O::kPanels;
+  static_assert(W == 1 || W == 2, "row tails use the W = 1 body");
+  const int64_t nb = n / 256;
+  const int chunk = static_cast<int>(std::min<int64_t>(nb, O::kChunk));
+  auto* slabs = reinterpret_cast<S*>(scratch(sizeof(S) * W * O::kChunk));
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  for (int64_t row0 = 0; row0 < nr; row0 += R * W) {
+    const int wn = static_cast<int>(std::min<int64_t>(W, (nr - row0 + R - 1) / R));
+    for (int64_t sb0 = 0; sb0 < nb; sb0 += chunk) {
+      const int nsb = static_cast<int>(std::min<int64_t>(chunk, nb - sb0));
+      for (int s = 0; s < nsb; ++s)
+        for (int v = 0; v < wn; ++v) {
+          const uint8_t* blk[R];
+          for (int i = 0; i < R; ++i) {
+            const int64_t r = row0 + v * R + i;
+            blk[i] = r < nr ? wb + r * w_stride + (sb0 + s) * P::kBytes : kZeroBlock;
+          }
+          P::template decode<O>(blk, slabs[s * wn + v]);
+        }
+      const size_t act_off = static_cast<size_t>(sb0) * kQ8_KBytes;
+      if (wn == W)
+        run_all_tokens<O, P, W>(slabs, nsb, ab, a_stride, nc, act_off, y, ldy, row0, nr, sb0 == 0);
+      else
+        run_all_tokens<O, P, 1>(slabs, nsb, ab, a_stride, nc, act_off, y, ldy, row0, nr, sb0 == 0);
+    }
+  }
+}
+
+template <class O, class P, class K>
+void route(KernelTable& t, TensorType type) {
+  if constexpr (!P::kNeedsVnni || O::kVnni) t.types[static_cast<size_t>(type)].mat_tile = tile<O, P, K>;
+}
+
+}  // namespace gemm
+
+// Points mat_tile of the K-quants at the panel GEMM (which keeps dot<NC> for nc < kGemmMinCols).
+void fill_x86_gemm(KernelTable& t) {
+  gemm::route<GemmOps, gemm::GemmQ2_K, KDot<DecQ2_K>>(t, TensorType::Q2_K);
+  gemm::route<GemmOps, gemm::GemmQ3_K, KDot<DecQ3_K>>(t, TensorType::Q3_K);
+  gemm::route<GemmOps, gemm::GemmQ4_K, KDot<DecQ4_K>>(t, TensorType::Q4_K);
+  gemm::route<GemmOps, gemm::GemmQ5_K, KDot<DecQ5_K>>(t, TensorType::Q5_K);
+  gemm::route<GemmOps, gemm::GemmQ6_K, KDot<DecQ6_K>>(t, TensorType::Q6_K);
+  gemm::route<GemmOps, gemm::GemmIQ4_XS, KDot<DecIQ4_XS>>(t, TensorType::IQ4_XS);
+}
