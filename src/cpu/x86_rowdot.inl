@@ -57,42 +57,59 @@ inline __m256i bcast_scale(const int32_t* p) {
 }
 
 // Q4_K/Q5_K 12-byte scale+min packing -> bytes 0..7 scales, 8..15 mins (FORMATS 2.6), in vector ops.
-inline __m128i k4_scale_min_bytes(const uint8_t* S) {
-  // Lanes: x = [u0, u1, u2, *]. Low six bits of u0/u1 are sc0..3 / m0..3; sc4..7 / m4..7 are the nibbles
-  // of u2 with the top two bits of u0 / u1 above them.
-  const __m128i x = _mm_setr_epi32(static_cast<int>(load_u32(S)), static_cast<int>(load_u32(S + 4)),
-                                   static_cast<int>(load_u32(S + 8)), 0);
+// Lanes of x = [u0, u1, u2, *] (16 bytes read from S; the 4 past the field are the block's own qs/qh):
+// low six bits of u0/u1 are sc0..3 / m0..3; sc4..7 / m4..7 are the nibbles of u2 with the top two bits
+// of u0 / u1 above them. Works per 128-bit lane, so the 256-bit form unpacks two blocks at once.
+inline __m128i k4_scale_min_bytes(__m128i x) {
   const __m128i lo6 = _mm_and_si128(x, _mm_set1_epi8(0x3f));
-  const __m128i top2 = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(x, 6), _mm_set1_epi8(0x03)), 4);
-  const __m128i u2 = _mm_shuffle_epi32(x, 0xAA);
-  const __m128i nib = _mm_and_si128(_mm_srlv_epi32(u2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(0x0f));
-  const __m128i hi = _mm_or_si128(nib, top2);           // [sc4..7, m4..7, ...]
-  return _mm_unpacklo_epi32(lo6, hi);                    // [sc0..3, sc4..7, m0..3, m4..7]
+  const __m128i top2 = _mm_and_si128(_mm_srli_epi32(x, 2), _mm_set1_epi8(0x30));  // bits 6,7 -> 4,5
+  const __m128i nib = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(x, 0xAA), _mm_setr_epi32(0, 4, 0, 0)),
+                                    _mm_set1_epi8(0x0f));
+  return _mm_unpacklo_epi32(lo6, _mm_or_si128(nib, top2));  // [sc0..3, sc4..7, m0..3, m4..7]
+}
+inline __m128i k4_scale_min_bytes(const uint8_t* S) { return k4_scale_min_bytes(load128(S)); }
+
+// One Q4_K block given its unpacked scale/min bytes: integer dot into *acc (times d), min term into *macc.
+inline void q4_k_block(const uint8_t* w, const uint8_t* a, __m128i sm, int32_t* sc, __m256& acc, __m256& macc) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 d, dmin;
+  block_scales(w, load_f32(a), d, dmin);
+  // mins: one per 32 -> duplicated per 16-group, dotted with the 16 bsums.
+  const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+  macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mins, load256(a + 260))), dmin, macc);
+  store_scale_pairs(sm, sc);
+  __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(w + 16 + 32 * c);
+    const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    const int k = 2 * (c & 1);
+    s[k] = mul_sum_us8(s[k], lo, a + 4 + 64 * c, bcast_scale(sc + 2 * c));
+    s[k + 1] = mul_sum_us8(s[k + 1], hi, a + 36 + 64 * c, bcast_scale(sc + 2 * c + 1));
+  }
+  const __m256i t = _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), _mm256_add_epi32(s[2], s[3]));
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), d, acc);
 }
 
+// Two blocks per iteration so one 256-bit pass unpacks both blocks' scales.
 inline __m256 rowacc_q4_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
-  alignas(32) int32_t sc[8];
-  for (int64_t i = 0; i < nb; ++i, w += 144, a += kQ8_KBytes) {
+  alignas(32) int32_t sc[16];
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2, w += 288, a += 2 * kQ8_KBytes) {
+    prefetch_ahead<288>(w);
+    const __m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(w + 4)), load128(w + 148), 1);
+    const __m256i lo6 = _mm256_and_si256(x, _mm256_set1_epi8(0x3f));
+    const __m256i top2 = _mm256_and_si256(_mm256_srli_epi32(x, 2), _mm256_set1_epi8(0x30));
+    const __m256i nib = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_shuffle_epi32(x, 0xAA), _mm256_setr_epi32(0, 4, 0, 0, 0, 4, 0, 0)),
+        _mm256_set1_epi8(0x0f));
+    const __m256i sm2 = _mm256_unpacklo_epi32(lo6, _mm256_or_si256(nib, top2));
+    q4_k_block(w, a, _mm256_castsi256_si128(sm2), sc, acc, macc);
+    q4_k_block(w + 144, a + kQ8_KBytes, _mm256_extracti128_si256(sm2, 1), sc + 8, acc, macc);
+  }
+  if (i < nb) {
     prefetch_ahead<144>(w);
-    __m256 d, dmin;
-    block_scales(w, load_f32(a), d, dmin);
-    const __m128i sm = k4_scale_min_bytes(w + 4);
-    // mins: one per 32 -> duplicated per 16-group, dotted with the 16 bsums.
-    const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
-    macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mins, load256(a + 260))), dmin, macc);
-    store_scale_pairs(sm, sc);
-    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-    for (int c = 0; c < 4; ++c) {
-      const __m256i q = load256(w + 16 + 32 * c);
-      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      const int k = 2 * (c & 1);
-      s[k] = mul_sum_us8(s[k], lo, a + 4 + 64 * c, bcast_scale(sc + 2 * c));
-      s[k + 1] = mul_sum_us8(s[k + 1], hi, a + 36 + 64 * c, bcast_scale(sc + 2 * c + 1));
-    }
-    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), _mm256_add_epi32(s[2], s[3]));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), d, acc);
+    q4_k_block(w, a, k4_scale_min_bytes(w + 4), sc, acc, macc);
   }
   return _mm256_sub_ps(acc, macc);
 }
@@ -196,8 +213,9 @@ inline __m256 rowacc_q2_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
 // Q3_K's 16 six-bit scales (minus 32) as int16, in vector ops: low nibbles in bytes 0..7, two high bits
 // per scale in bytes 8..11 (FORMATS 2.6).
 inline __m256i q3_k_scales_i16(const uint8_t* S) {
-  const __m128i x = _mm_setr_epi32(static_cast<int>(load_u32(S)), static_cast<int>(load_u32(S + 4)),
-                                   static_cast<int>(load_u32(S + 8)), 0);
+  // 16 bytes ending where the 12-byte field ends (a block is 110 bytes: reading past S + 12 could leave
+  // the tensor), shifted down by 4.
+  const __m128i x = _mm_srli_si128(load128(S - 4), 4);
   const __m128i m4 = _mm_set1_epi8(0x0f), m2 = _mm_set1_epi8(0x03);
   const __m128i lo = _mm_and_si128(x, m4), hi = _mm_and_si128(_mm_srli_epi32(x, 4), m4);
   const __m128i t = _mm_shuffle_epi32(x, 0xAA);  // aux[2] in every lane
