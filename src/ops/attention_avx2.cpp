@@ -1,5 +1,6 @@
-// The tiled attention compiled for AVX2 + FMA + F16C (chosen when the kernel level is avx2 or higher):
-// the same source as the baseline, plus a vector exp and F16C conversion of the cache rows.
+// The tiled attention compiled for AVX2 + FMA + F16C (chosen when the kernel level is avx2): the same
+// per-head loops as the baseline, with a vector exp, F16C conversion of the cache rows and FMA block
+// kernels (K rows are zero-padded to a multiple of 16 floats, so block_scores has no scalar tail).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -112,17 +113,6 @@ void f32_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
 }  // namespace
 }  // namespace strata::attn_avx2
 
+#define STRATA_ATTN_PER_HEAD
 #define STRATA_ATTN_NS attn_avx2
 #include "ops/attention_impl.inl"
-
-namespace strata::attn_avx2 {
-
-size_t scratch_floats(int64_t dk, int64_t dv, int64_t n_state) { return attention_scratch_floats(dk, dv, n_state); }
-
-void task(const AttentionParams& p, const Mat& q, const int32_t* pos, const KvSpan& k, const KvSpan& v,
-          const Mat& out, int64_t g, int64_t t0, int64_t t1, float* scratch) {
-  attention_task(p, q, pos, k, v, out, k.type == TensorType::F32 ? f32_row : f16_row,
-                 v.type == TensorType::F32 ? f32_row : f16_row, g, t0, t1, scratch);
-}
-
-}  // namespace strata::attn_avx2

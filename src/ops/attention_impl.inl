@@ -1,92 +1,271 @@
 // The body of the tiled attention, compiled once per instruction-set level (attention.cpp for the
-// baseline, attention_avx2.cpp with AVX2/FMA/F16C flags) inside namespace STRATA_ATTN_NS. The including
-// file supplies the inner loops: exp_f, exp_shifted, block_scores (q against each key row of a block)
-// and block_pv (probability-weighted sum of a block's value rows into the accumulator).
+// baseline, attention_avx2.cpp, attention_avx512.cpp) inside namespace STRATA_ATTN_NS. The including file
+// supplies:
+//   exp_f(x)                      scalar exp (chunk merges)
+//   prepare_q(G, q, qx)           the group's query heads (q: head hh at q + hh * dk) in the layout its
+//                                 block_update reads (at most group * dkp floats)
+//   load_block(G, k, v, g, b0, nb, kf, vf, convert_v) -> Block
+//                                 makes rows b0 .. b0 + nb - 1 of KV head g readable by block_update
+//                                 (kf, vf: kAttnKvBlock rows of dkp / dvp floats of scratch; convert_v:
+//                                 several queries will read the values, convert them once if it helps)
+//   block_update(G, qx, blk, n, st, sbuf)
+//                                 online-softmax update of state st with keys/values 0..n-1 of the block
+//                                 (rows >= n may hold stale data); sbuf: group * (kAttnKvBlock + 1) floats
+// or defines STRATA_ATTN_PER_HEAD and supplies f16_row / f32_row (cache row -> floats) and block_scores /
+// exp_shifted / block_pv, from which the per-head prepare_q / load_block / block_update below are built.
 //
-// Every query walks the keys in blocks of kKvBlock *absolute* positions with an online softmax, so its
-// arithmetic is the same whichever batch it arrives in: a prompt evaluated at once and token by token
-// give bit-identical results, and no buffer grows with the square of the prompt.
+// Every query walks the keys in blocks of kAttnKvBlock *absolute* positions with an online softmax that
+// restarts at each multiple of kAttnChunk positions; the chunk states are merged in chunk order. A query's
+// arithmetic is therefore the same whichever batch it arrives in, and whether its chunks were computed by
+// one task (prompt batches: prefill_task) or by one task per chunk (a decoded token: decode_chunk +
+// decode_merge): batch and token-by-token results are bit-identical, and no buffer grows with the square
+// of the prompt.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace strata::STRATA_ATTN_NS {
 
-// Converts n elements starting at element `offset` of a cache row to floats.
-using RowToFloat = void (*)(const uint8_t* row, int64_t offset, float* dst, int64_t n);
+inline constexpr int64_t kKvBlock = kAttnKvBlock;
+inline constexpr int64_t kChunk = kAttnChunk;
 
-inline constexpr int64_t kKvBlock = 32;
+using Block = AttnBlock;
 
-// Scratch per task: kb [kKvBlock x dk], vb [kKvBlock x dv], one spare row, then the per-(query, head)
-// state {m, l, acc[dv]}.
-inline size_t attention_scratch_floats(int64_t dk, int64_t dv, int64_t n_state) {
-  return static_cast<size_t>(dk * kKvBlock + kKvBlock * dv + std::max(dk, dv) + n_state * (dv + 2));
+#ifdef STRATA_ATTN_PER_HEAD
+// nb rows of `width` elements (element `offset` onwards) of a cache span -> dst rows of `padded` floats.
+template <bool kF16>
+inline void convert_rows(const KvSpan& s, int64_t offset, int64_t r0, int64_t nb, int64_t width, int64_t padded,
+                         float* dst) {
+  for (int64_t j = 0; j < nb; ++j) {
+    const uint8_t* row = s.data + static_cast<uint64_t>(r0 + j) * s.row_bytes;
+    if constexpr (kF16) f16_row(row, offset, dst + j * padded, width);
+    else f32_row(row, offset, dst + j * padded, width);
+    if (padded != width) std::fill(dst + j * padded + width, dst + (j + 1) * padded, 0.0f);
+  }
+}
+inline void convert_rows(const KvSpan& s, int64_t g, int64_t r0, int64_t nb, int64_t width, int64_t padded, float* dst) {
+  const int64_t off = s.offset + g * s.head_stride;
+  if (s.type == TensorType::F32) convert_rows<false>(s, off, r0, nb, width, padded, dst);
+  else convert_rows<true>(s, off, r0, nb, width, padded, dst);
+}
+
+// The query heads one at a time: scores against the block, online-softmax update, P.V. qx holds the
+// unscaled query heads at stride dkp (zero-padded); the scale multiplies each score.
+inline void prepare_q(const AttnGeo& G, const float* q, float* qx) {
+  for (int64_t hh = 0; hh < G.group; ++hh) {
+    std::memcpy(qx + hh * G.dkp, q + hh * G.dk, static_cast<size_t>(G.dk) * sizeof(float));
+    std::fill(qx + hh * G.dkp + G.dk, qx + (hh + 1) * G.dkp, 0.0f);
+  }
+}
+
+inline Block load_block(const AttnGeo& G, const KvSpan& k, const KvSpan& v, int64_t g, int64_t b0, int64_t nb,
+                        float* kf, float* vf, bool /*convert_v*/) {
+  convert_rows(k, g, b0, nb, G.dk, G.dkp, kf);
+  convert_rows(v, g, b0, nb, G.dv, G.dvp, vf);
+  Block b = attn_raw_values(v, g, b0);
+  b.kf = kf;
+  b.vf = vf;
+  return b;
+}
+
+[[gnu::noinline]] inline void block_update(const AttnGeo& G, const float* qx, const Block& blk, int64_t n, float* st,
+                                           float* sbuf) {
+  const float* kf = blk.kf;
+  const float* vf = blk.vf;
+  float* m = G.m(st);
+  float* l = G.l(st);
+  for (int64_t hh = 0; hh < G.group; ++hh) {
+    float* s = sbuf;
+    block_scores(qx + hh * G.dkp, kf, n, G.dkp, s);
+    float bm = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] *= G.scale;
+      bm = std::max(bm, s[j]);
+    }
+    const float m_new = std::max(m[hh], bm);
+    float* acc = G.acc(st) + hh * G.dvp;
+    if (m[hh] != m_new) {
+      const float corr = m[hh] == -INFINITY ? 0.0f : exp_f(m[hh] - m_new);
+      l[hh] *= corr;
+      for (int64_t c = 0; c < G.dv; ++c) acc[c] *= corr;
+      m[hh] = m_new;
+    }
+    exp_shifted(s, n, m_new);
+    float sum = 0;
+    for (int64_t j = 0; j < n; ++j) sum += s[j];
+    l[hh] += sum;
+    block_pv(s, n, vf, G.dvp, acc);
+  }
+}
+#endif
+
+inline void reset_state(const AttnGeo& G, float* st) {
+  std::fill(G.m(st), G.m(st) + G.group, -INFINITY);
+  std::fill(G.l(st), G.l(st) + G.group, 0.0f);
+  std::fill(G.acc(st), G.acc(st) + G.group * G.dvp, 0.0f);
+}
+
+// R <- C for a query's first chunk, else the merge of R (chunks before) and C (the next chunk). Out of
+// line so the prompt and decode paths run the very same instructions.
+[[gnu::noinline]] inline void merge_state(const AttnGeo& G, float* R, const float* C, bool first) {
+  if (first) {
+    std::memcpy(R, C, static_cast<size_t>(G.ss) * sizeof(float));
+    return;
+  }
+  for (int64_t hh = 0; hh < G.group; ++hh) {
+    const float mr = G.m(R)[hh], mc = G.m(C)[hh];
+    const float m = std::max(mr, mc);
+    const float a = mr == -INFINITY ? 0.0f : exp_f(mr - m);
+    const float b = mc == -INFINITY ? 0.0f : exp_f(mc - m);
+    G.m(R)[hh] = m;
+    G.l(R)[hh] = G.l(R)[hh] * a + G.l(C)[hh] * b;
+    float* ar = G.acc(R) + hh * G.dvp;
+    const float* ac = G.acc(C) + hh * G.dvp;
+    for (int64_t c = 0; c < G.dv; ++c) ar[c] = ar[c] * a + ac[c] * b;
+  }
+}
+
+// out[hh * dv + c] = acc / l for the group's heads.
+[[gnu::noinline]] inline void finish_state(const AttnGeo& G, const float* R, float* out) {
+  for (int64_t hh = 0; hh < G.group; ++hh) {
+    const float inv = 1.0f / G.l(R)[hh];
+    const float* acc = G.acc(R) + hh * G.dvp;
+    for (int64_t c = 0; c < G.dv; ++c) out[hh * G.dv + c] = acc[c] * inv;
+  }
+}
+
+// Scratch carving, every buffer 64-byte aligned.
+struct Carve {
+  float* p;
+  explicit Carve(float* base) : p(reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(base) + 63) & ~uintptr_t{63})) {}
+  float* take(int64_t n) {
+    float* r = p;
+    p += AttnGeo::pad16(n);
+    return r;
+  }
+};
+inline size_t common_floats(const AttnGeo& G) {
+  return static_cast<size_t>(16 + AttnGeo::pad16(kKvBlock * G.dkp) + AttnGeo::pad16(kKvBlock * G.dvp) +
+                             AttnGeo::pad16(G.group * (kKvBlock + 1)));
+}
+
+inline size_t prefill_floats(const AttnGeo& G, int64_t nq) {
+  return common_floats(G) + static_cast<size_t>(nq * (AttnGeo::pad16(G.group * G.dkp) + 2 * AttnGeo::pad16(G.ss)));
 }
 
 // One KV head g and the queries [t0, t1) of every query head that reads it.
-inline void attention_task(const AttentionParams& p, const Mat& q, const int32_t* pos, const KvSpan& k,
-                           const KvSpan& v, const Mat& out, RowToFloat k_to_f32, RowToFloat v_to_f32, int64_t g,
-                           int64_t t0, int64_t t1, float* scratch) {
-  const int64_t group = p.n_head / p.n_head_kv, dk = p.dk, dv = p.dv, nq = t1 - t0;
-  float* kb = scratch;
-  float* vb = kb + dk * kKvBlock;
-  float* row = vb + kKvBlock * dv;
-  float* state = row + std::max(dk, dv);
-  const int64_t sstride = dv + 2;
-  for (int64_t i = 0; i < nq * group; ++i) {
-    float* st = state + i * sstride;
-    st[0] = -INFINITY;
-    st[1] = 0;
-    for (int64_t c = 0; c < dv; ++c) st[2 + c] = 0;
-  }
+inline void prefill(const AttentionParams& p, const Mat& q, const int32_t* pos, const KvSpan& k, const KvSpan& v,
+                    const Mat& out, int64_t g, int64_t t0, int64_t t1, float* scratch) {
+  const AttnGeo G(p);
+  const int64_t nq = t1 - t0;
+  Carve cv(scratch);
+  float* kf = cv.take(kKvBlock * G.dkp);
+  float* vf = cv.take(kKvBlock * G.dvp);
+  float* sbuf = cv.take(G.group * (kKvBlock + 1));
+  const int64_t qxs = AttnGeo::pad16(G.group * G.dkp), sts = AttnGeo::pad16(G.ss);
+  float* qx = cv.take(nq * qxs);
+  float* R = cv.take(nq * sts);
+  float* C = cv.take(nq * sts);
   int32_t max_pos = 0;
-  for (int64_t t = t0; t < t1; ++t) max_pos = std::max(max_pos, pos[t]);
-
-  alignas(64) float s[kKvBlock];
+  for (int64_t qi = 0; qi < nq; ++qi) {
+    prepare_q(G, q.row(t0 + qi) + g * G.group * G.dk, qx + qi * qxs);
+    reset_state(G, C + qi * sts);
+    max_pos = std::max(max_pos, pos[t0 + qi]);
+  }
   for (int64_t b0 = 0; b0 <= max_pos; b0 += kKvBlock) {
     const int64_t nb = std::min<int64_t>(kKvBlock, max_pos + 1 - b0);
-    for (int64_t j = 0; j < nb; ++j) {
-      const uint8_t* kr = k.data + static_cast<uint64_t>(b0 + j) * k.row_bytes;
-      k_to_f32(kr, k.offset + g * k.head_stride, kb + j * dk, dk);
-      const uint8_t* vr = v.data + static_cast<uint64_t>(b0 + j) * v.row_bytes;
-      v_to_f32(vr, v.offset + g * v.head_stride, vb + j * dv, dv);
-    }
-    (void)row;
-
+    const Block blk = load_block(G, k, v, g, b0, nb, kf, vf, true);
     for (int64_t qi = 0; qi < nq; ++qi) {
       const int64_t t = t0 + qi;
       if (pos[t] < b0) continue;
       const int64_t n = std::min<int64_t>(nb, pos[t] + 1 - b0);
-      for (int64_t hh = 0; hh < group; ++hh) {
-        const int64_t h = g * group + hh;
-        const float* qh = q.row(t) + h * dk;
-        block_scores(qh, kb, n, dk, s);
-        float bm = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) {
-          s[j] *= p.scale;
-          bm = std::max(bm, s[j]);
-        }
-        float* st = state + (qi * group + hh) * sstride;
-        const float m_new = std::max(st[0], bm);
-        float* acc = st + 2;
-        if (st[0] != m_new) {
-          const float corr = st[0] == -INFINITY ? 0.0f : exp_f(st[0] - m_new);
-          st[1] *= corr;
-          for (int64_t c = 0; c < dv; ++c) acc[c] *= corr;
-          st[0] = m_new;
-        }
-        exp_shifted(s, n, m_new);
-        float l = 0;
-        for (int64_t j = 0; j < n; ++j) l += s[j];
-        st[1] += l;
-        block_pv(s, n, vb, dv, acc);
+      float* c = C + qi * sts;
+      block_update(G, qx + qi * qxs, blk, n, c, sbuf);
+      // The chunk ends here, or the query's keys do: fold the chunk into the query's running state.
+      if ((b0 + kKvBlock) % kChunk == 0 || pos[t] < b0 + kKvBlock) {
+        merge_state(G, R + qi * sts, c, b0 < kChunk);
+        reset_state(G, c);
       }
     }
   }
-  for (int64_t qi = 0; qi < nq; ++qi)
-    for (int64_t hh = 0; hh < group; ++hh) {
-      const float* st = state + (qi * group + hh) * sstride;
-      float* o = out.row(t0 + qi) + (g * group + hh) * dv;
-      const float inv = 1.0f / st[1];
-      for (int64_t c = 0; c < dv; ++c) o[c] = st[2 + c] * inv;
+  for (int64_t qi = 0; qi < nq; ++qi) finish_state(G, R + qi * sts, out.row(t0 + qi) + g * G.group * G.dv);
+}
+
+inline size_t decode_floats(const AttnGeo& G, int64_t n_g) {
+  return common_floats(G) + static_cast<size_t>(n_g * AttnGeo::pad16(G.group * G.dkp));
+}
+
+// Chunk c of one decoded query, KV heads [g0, g1), one head after the other: its query and state stay
+// in L1 while its rows stream through, and each block_update is told which rows come next so it can
+// prefetch them between its multiply-adds.
+inline void decode_chunk_impl(const AttentionParams& p, const float* q, int32_t pos, const KvSpan& k, const KvSpan& v,
+                              int64_t g0, int64_t g1, int64_t c, float* partial, float* scratch) {
+  const AttnGeo G(p);
+  Carve cv(scratch);
+  float* kf = cv.take(kKvBlock * G.dkp);
+  float* vf = cv.take(kKvBlock * G.dvp);
+  float* sbuf = cv.take(G.group * (kKvBlock + 1));
+  float* qx = cv.take(G.group * G.dkp);
+  const int64_t first = c * kChunk, end = std::min<int64_t>((c + 1) * kChunk, int64_t{pos} + 1);
+  const bool same_rows = k.data == v.data;  // MLA: V is part of the K row
+  const int64_t k_es = k.type == TensorType::F32 ? 4 : 2;
+  for (int64_t g = g0; g < g1; ++g) {
+    prepare_q(G, q + g * G.group * G.dk, qx);
+    float* st = partial + (c * p.n_head_kv + g) * G.ss;
+    reset_state(G, st);
+    for (int64_t b0 = first; b0 < end; b0 += kKvBlock) {
+      const int64_t nb = std::min<int64_t>(kKvBlock, end - b0);
+      Block blk = load_block(G, k, v, g, b0, nb, kf, vf, false);
+      // Next: the following block of this head, else the chunk's first block of the next head.
+      const int64_t ng = b0 + kKvBlock < end ? g : g + 1, nb0 = b0 + kKvBlock < end ? b0 + kKvBlock : first;
+      if (ng < g1) {
+        const Block nk = attn_raw_values(k, ng, nb0), nv = attn_raw_values(v, ng, nb0);
+        blk.pf_k = nk.v;
+        blk.pf_k_row_bytes = nk.v_row_bytes;
+        blk.pf_k_lines = (G.dk * k_es + 63) / 64;
+        blk.pf_v = same_rows ? nullptr : nv.v;
+        blk.pf_v_row_bytes = nv.v_row_bytes;
+        blk.pf_rows = std::min<int64_t>(kKvBlock, end - nb0);
+      }
+      block_update(G, qx, blk, nb, st, sbuf);
     }
+  }
+}
+
+inline void decode_merge_impl(const AttentionParams& p, const float* partial, int64_t n_chunks, int64_t g0, int64_t g1,
+                              float* out, float* scratch) {
+  const AttnGeo G(p);
+  Carve cv(scratch);
+  float* R = cv.take(G.ss);
+  for (int64_t g = g0; g < g1; ++g) {
+    for (int64_t c = 0; c < n_chunks; ++c) merge_state(G, R, partial + (c * p.n_head_kv + g) * G.ss, c == 0);
+    finish_state(G, R, out + g * G.group * G.dv);
+  }
+}
+
+}  // namespace strata::STRATA_ATTN_NS
+
+namespace strata::STRATA_ATTN_NS {
+
+size_t prefill_scratch_floats(const AttentionParams& p, int64_t nq) { return prefill_floats(AttnGeo(p), nq); }
+void prefill_task(const AttentionParams& p, const Mat& q, const int32_t* pos, const KvSpan& k, const KvSpan& v,
+                  const Mat& out, int64_t g, int64_t t0, int64_t t1, float* scratch) {
+  prefill(p, q, pos, k, v, out, g, t0, t1, scratch);
+}
+size_t state_floats(const AttentionParams& p) { return static_cast<size_t>(AttnGeo(p).ss); }
+size_t decode_scratch_floats(const AttentionParams& p, int64_t n_kv_heads) {
+  const AttnGeo G(p);
+  return std::max(decode_floats(G, n_kv_heads), static_cast<size_t>(16 + AttnGeo::pad16(G.ss)));
+}
+void decode_chunk(const AttentionParams& p, const float* q, int32_t pos, const KvSpan& k, const KvSpan& v, int64_t g0,
+                  int64_t g1, int64_t c, float* partial, float* scratch) {
+  decode_chunk_impl(p, q, pos, k, v, g0, g1, c, partial, scratch);
+}
+void decode_merge(const AttentionParams& p, const float* partial, int64_t n_chunks, int64_t g0, int64_t g1, float* out,
+                  float* scratch) {
+  decode_merge_impl(p, partial, n_chunks, g0, g1, out, scratch);
 }
 
 }  // namespace strata::STRATA_ATTN_NS
