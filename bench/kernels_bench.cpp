@@ -7,6 +7,7 @@
 //                                is the historical tile; 85x512x2048 is what the engine passes for a 2048-column
 //                                Q4_K matrix at pp512 (a ~96 KiB row block, every token), 85x32x2048 and
 //                                85x8x2048 an MoE expert's share of a 512- or 128-token batch
+//   kernels/prefill_dram/...     the expert shapes with the weights read from DRAM on every call
 //   kernels/quantize_act/T/isa   activation quantization of one 7168-float row
 // Bytes/s counts weight bytes only (what decode streams). docs/performance.md records the numbers.
 #include <benchmark/benchmark.h>
@@ -113,12 +114,22 @@ void BM_Decode(benchmark::State& state, TensorType type, cpu::IsaLevel level, in
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(mbytes));
 }
 
+// `stream`: the weights rotate through copies filling the 1 GiB arena, so every call reads its row block
+// from DRAM as the engine's prefill does (each block is used by one call); otherwise they stay cached.
 void BM_Prefill(benchmark::State& state, TensorType type, cpu::IsaLevel level, int64_t kRows, int64_t kTokens,
-                int64_t kCols) {
+                int64_t kCols, bool stream) {
   const cpu::KernelTable& table = cpu::select_kernels(level);
   const cpu::TypeKernels& k = table[type];
   const TypeTraits& t = strata::type_traits(type);
   const auto m = make_matrix(t, kRows, kCols);
+  const size_t mbytes = m.size();
+  const size_t copies = stream ? std::max<size_t>(1, kArenaBytes / mbytes) : 1;
+  const uint8_t* w = m.data();
+  if (stream) {
+    uint8_t* p = arena();
+    for (size_t c = 0; c < copies; ++c) std::memcpy(p + c * mbytes, m.data(), mbytes);
+    w = p;
+  }
   const TypeTraits& at = strata::type_traits(k.act_type);
   const uint64_t arow = strata::row_bytes(at, kCols);
   std::vector<uint8_t> a(arow * kTokens);
@@ -127,9 +138,11 @@ void BM_Prefill(benchmark::State& state, TensorType type, cpu::IsaLevel level, i
     k.quantize_activations(x.data(), a.data() + i * arow, kCols);
   }
   std::vector<float> y(kRows * kTokens);
+  size_t c = 0;
   for (auto _ : state) {
-    k.mat_tile(m.data(), strata::row_bytes(t, kCols), kRows, a.data(), arow, kTokens, kCols, y.data(), kRows);
+    k.mat_tile(w + c * mbytes, strata::row_bytes(t, kCols), kRows, a.data(), arow, kTokens, kCols, y.data(), kRows);
     benchmark::DoNotOptimize(y.data());
+    c = c + 1 == copies ? 0 : c + 1;
   }
   const double macs = static_cast<double>(kRows * kTokens * kCols);
   state.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate);
@@ -172,11 +185,15 @@ int register_all() {
             ->Unit(benchmark::kMicrosecond);
       for (auto [rows, tokens, cols] : {std::tuple<int64_t, int64_t, int64_t>{16, 64, 7168}, {85, 512, 2048},
                                         {85, 32, 2048}, {85, 8, 2048}})
-        benchmark::RegisterBenchmark(("kernels/prefill/" + tn + "/" + isa + "/" + std::to_string(rows) + "x" +
-                                      std::to_string(tokens) + "x" + std::to_string(cols))
-                                         .c_str(),
-                                     BM_Prefill, type, level, rows, tokens, cols)
-            ->Unit(benchmark::kMicrosecond);
+        for (bool stream : {false, true}) {
+          if (stream && (rows != 85 || tokens == 512)) continue;  // DRAM-fed copies of the expert shapes only
+          benchmark::RegisterBenchmark(("kernels/prefill" + std::string(stream ? "_dram/" : "/") + tn + "/" + isa +
+                                        "/" + std::to_string(rows) + "x" + std::to_string(tokens) + "x" +
+                                        std::to_string(cols))
+                                           .c_str(),
+                                       BM_Prefill, type, level, rows, tokens, cols, stream)
+              ->Unit(benchmark::kMicrosecond);
+        }
     }
     for (TensorType type : {TensorType::Q8_0, TensorType::Q4_1, TensorType::Q4_K})
       benchmark::RegisterBenchmark(

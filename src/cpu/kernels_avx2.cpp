@@ -42,6 +42,7 @@ struct GemmOps {
   static constexpr int kPanels = 1;
   static constexpr int kCols = 4;
   static constexpr int kChunk = 8;
+  static constexpr int kMinCols = 3;  // at 2 tokens with weights from DRAM the per-row path is as fast
   static constexpr bool kVnni = false;
 
   static VI zero() { return _mm256_setzero_si256(); }
@@ -82,17 +83,23 @@ struct GemmOps {
   static VF loadf(const void* p) { return _mm256_load_ps(static_cast<const float*>(p)); }
   static VF loadfu(const float* p) { return _mm256_loadu_ps(p); }
   static void storefu(float* p, VF v) { _mm256_storeu_ps(p, v); }
-  static VI part_mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+  static VI part_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
   static VF loadf_part(const float* p, int n) { return _mm256_maskload_ps(p, part_mask(n)); }
   static void storef_part(float* p, VF v, int n) { _mm256_maskstore_ps(p, part_mask(n), v); }
 
-  // out[q], q < 8: int32 lane r = bytes [4q, 4q + 4) of the 32 bytes at blk[r] + off, rows r < 8.
-  static void trans32(const uint8_t* const* blk, int off, VI* out) {
+  // Row i of a slab starts at p + i * s.
+  [[gnu::always_inline]] static const uint8_t* row(const uint8_t* p, size_t s, int i) {
+    return p + static_cast<size_t>(i) * s;
+  }
+  // out[q], q < 8: int32 lane i = bytes [4q, 4q + 4) of the 32 bytes at p + i * s, rows i < 8.
+  [[gnu::always_inline]] static void trans32(const uint8_t* p, size_t s, VI* out) {
     for (int h = 0; h < 2; ++h) {
       VI z[4];
       for (int i = 0; i < 4; ++i)
-        z[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i] + off + 16 * h)),
-                                       load128(blk[i + 4] + off + 16 * h), 1);
+        z[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(row(p, s, i) + 16 * h)),
+                                       load128(row(p, s, i + 4) + 16 * h), 1);
       const VI l01 = _mm256_unpacklo_epi32(z[0], z[1]), h01 = _mm256_unpackhi_epi32(z[0], z[1]);
       const VI l23 = _mm256_unpacklo_epi32(z[2], z[3]), h23 = _mm256_unpackhi_epi32(z[2], z[3]);
       out[4 * h + 0] = _mm256_unpacklo_epi64(l01, l23);
@@ -101,11 +108,11 @@ struct GemmOps {
       out[4 * h + 3] = _mm256_unpackhi_epi64(h01, h23);
     }
   }
-  // out[e], e < 4: int32 lane r = bytes [4e, 4e + 4) of the 16 bytes at blk[r] + off.
-  static void trans16(const uint8_t* const* blk, int off, VI* out) {
+  // out[e], e < 4: int32 lane i = bytes [4e, 4e + 4) of the 16 bytes at p + i * s.
+  [[gnu::always_inline]] static void trans16(const uint8_t* p, size_t s, VI* out) {
     VI z[4];
     for (int i = 0; i < 4; ++i)
-      z[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i] + off)), load128(blk[i + 4] + off), 1);
+      z[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(row(p, s, i))), load128(row(p, s, i + 4)), 1);
     const VI l01 = _mm256_unpacklo_epi32(z[0], z[1]), h01 = _mm256_unpackhi_epi32(z[0], z[1]);
     const VI l23 = _mm256_unpacklo_epi32(z[2], z[3]), h23 = _mm256_unpackhi_epi32(z[2], z[3]);
     out[0] = _mm256_unpacklo_epi64(l01, l23);

@@ -43,7 +43,8 @@ struct GemmOps {
   static constexpr int kRows = 16;   // int32 lanes = weight rows per vector
   static constexpr int kPanels = 2;  // slabs per pass: each activation broadcast feeds 2 vectors
   static constexpr int kCols = 4;    // tokens per pass: each weight load feeds 4 dot products
-  static constexpr int kChunk = 4;   // super-blocks per decoded panel (2 x 4 slabs ~ 41 KB for Q4_K)
+  static constexpr int kChunk = 2;   // super-blocks per decoded panel (2 x 2 slabs ~ 21 KB for Q4_K)
+  static constexpr int kMinCols = 2; // fewer tokens: the per-row dot path (nc == 2 already gains 1.4-2x)
   static constexpr bool kVnni = true;
 
   static VI zero() { return _mm512_setzero_si512(); }
@@ -82,22 +83,27 @@ struct GemmOps {
   static VF loadf(const void* p) { return _mm512_load_ps(p); }
   static VF loadfu(const float* p) { return _mm512_loadu_ps(p); }
   static void storefu(float* p, VF v) { _mm512_storeu_ps(p, v); }
-  static VF loadf_part(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p); }
-  static void storef_part(float* p, VF v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v); }
+  static __mmask16 part_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+  static VF loadf_part(const float* p, int n) { return _mm512_maskz_loadu_ps(part_mask(n), p); }
+  static void storef_part(float* p, VF v, int n) { _mm512_mask_storeu_ps(p, part_mask(n), v); }
 
-  // out[q], q < 8: int32 lane r = bytes [4q, 4q + 4) of the 32 bytes at blk[r] + off, rows r < 16.
-  static void trans32(const uint8_t* const* blk, int off, VI* out) {
+  // Row i of a slab starts at p + i * s.
+  [[gnu::always_inline]] static const uint8_t* row(const uint8_t* p, size_t s, int i) {
+    return p + static_cast<size_t>(i) * s;
+  }
+  // out[q], q < 8: int32 lane i = bytes [4q, 4q + 4) of the 32 bytes at p + i * s, rows i < 16.
+  [[gnu::always_inline]] static void trans32(const uint8_t* p, size_t s, VI* out) {
     VI z[8];
     for (int i = 0; i < 4; ++i) {
-      z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(blk[i] + off)), load256(blk[i + 4] + off), 1);
-      z[4 + i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(blk[8 + i] + off)), load256(blk[12 + i] + off), 1);
+      z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(row(p, s, i))), load256(row(p, s, i + 4)), 1);
+      z[4 + i] = _mm512_inserti64x4(_mm512_castsi256_si512(load256(row(p, s, 8 + i))), load256(row(p, s, 12 + i)), 1);
     }
     VI a[2][4];
     for (int h = 0; h < 2; ++h) {
       const VI* zz = z + 4 * h;
       const VI l01 = _mm512_unpacklo_epi32(zz[0], zz[1]), h01 = _mm512_unpackhi_epi32(zz[0], zz[1]);
       const VI l23 = _mm512_unpacklo_epi32(zz[2], zz[3]), h23 = _mm512_unpackhi_epi32(zz[2], zz[3]);
-      // 128-bit lanes: [rows 4h'..+3 quad q, same rows quad q + 4, rows +4.. quad q, quad q + 4]
+      // 128-bit lanes: [rows 8h..8h+3 quad q, same rows quad q + 4, rows 8h+4..8h+7 quad q, quad q + 4]
       a[h][0] = _mm512_unpacklo_epi64(l01, l23);
       a[h][1] = _mm512_unpackhi_epi64(l01, l23);
       a[h][2] = _mm512_unpacklo_epi64(h01, h23);
@@ -108,12 +114,14 @@ struct GemmOps {
       out[q + 4] = _mm512_shuffle_i32x4(a[0][q], a[1][q], 0xDD);
     }
   }
-  // out[e], e < 4: int32 lane r = bytes [4e, 4e + 4) of the 16 bytes at blk[r] + off.
-  static void trans16(const uint8_t* const* blk, int off, VI* out) {
+  // out[e], e < 4: int32 lane i = bytes [4e, 4e + 4) of the 16 bytes at p + i * s.
+  [[gnu::always_inline]] static void trans16(const uint8_t* p, size_t s, VI* out) {
     VI z[4];
     for (int i = 0; i < 4; ++i) {
-      const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i] + off)), load128(blk[i + 4] + off), 1);
-      const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(blk[i + 8] + off)), load128(blk[i + 12] + off), 1);
+      const __m256i lo =
+          _mm256_inserti128_si256(_mm256_castsi128_si256(load128(row(p, s, i))), load128(row(p, s, i + 4)), 1);
+      const __m256i hi =
+          _mm256_inserti128_si256(_mm256_castsi128_si256(load128(row(p, s, i + 8))), load128(row(p, s, i + 12)), 1);
       z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     }
     const VI l01 = _mm512_unpacklo_epi32(z[0], z[1]), h01 = _mm512_unpackhi_epi32(z[0], z[1]);

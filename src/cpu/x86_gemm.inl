@@ -23,7 +23,7 @@
 // A panel of kPanels slabs (32 rows at AVX-512) x kChunk super-blocks is decoded into a thread-local buffer
 // and stays in L1/L2 while every token passes over it, kCols tokens at a time (each weight vector load feeds
 // kCols dot products, each activation broadcast feeds kPanels). Decode cost is paid once per panel and
-// amortised over all tokens; nc below kGemmMinCols keeps the per-row dot<NC> path (decode, nc == 1, too).
+// amortised over all tokens; nc below GemmOps::kMinCols keeps the per-row dot<NC> path (decode: nc == 1).
 //
 // Without VNNI (AVX2 level) the quad dot is maddubs, summed in int16 over a "run" of quads as long as
 // run * 2 * umax * 127 <= 32767 (so no int16 overflow or saturation), then madd with ones into int32.
@@ -35,8 +35,6 @@ using strata::quant::load_f32;
 using strata::quant::load_i16;
 using strata::quant::load_u16;
 using strata::quant::load_u32;
-
-inline constexpr int kGemmMinCols = 2;  // nc below this: the per-row dot path
 
 template <class O, int kNS, bool kMins>
 struct alignas(64) Slab {
@@ -85,9 +83,9 @@ inline void unroll(F&& f) {
 // The 6-bit scales and mins of Q4_K/Q5_K (12 bytes at block offset 4) and d/dmin (offset 0), for the rows
 // of a slab: sc[j], m[j] for j < 8 as int32 lanes.
 template <class O, class S>
-inline void k4_scales_mins(const uint8_t* const* blk, S& s) {
+[[gnu::always_inline]] inline void k4_scales_mins(const uint8_t* b, size_t st, S& s) {
   typename O::VI v[4];
-  O::trans16(blk, 0, v);  // v[0] = d | dmin << 16, v[1..3] = the 12 scale bytes
+  O::trans16(b + 0, st, v);  // v[0] = d | dmin << 16, v[1..3] = the 12 scale bytes
   const typename O::VF d = O::cvtph_lo(v[0]), dmin = O::cvtph_lo(O::template srli32<16>(v[0]));
   const auto m3f = O::set1_8(0x3F), m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
   const auto sc_lo = O::and_(v[1], m3f), m_lo = O::and_(v[2], m3f);
@@ -112,12 +110,12 @@ struct GemmQ4_K {
   static constexpr int kBytes = 144, kSubQuads = 8, kOff = 0, kUmax = 15;
   static constexpr bool kMins = true, kNeedsVnni = false;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
-    k4_scales_mins<O>(blk, s);
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+    k4_scales_mins<O>(b, st, s);
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(blk, 16 + 32 * C, x);
+      O::trans32(b + 16 + 32 * C, st, x);
       for (int q = 0; q < 8; ++q) {
         s.q[(2 * C) * 8 + q] = lo_nib<O>(x[q]);
         s.q[(2 * C + 1) * 8 + q] = hi_nib<O>(x[q]);
@@ -130,15 +128,15 @@ struct GemmQ5_K {
   static constexpr int kBytes = 176, kSubQuads = 8, kOff = 0, kUmax = 31;
   static constexpr bool kMins = true, kNeedsVnni = false;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
-    k4_scales_mins<O>(blk, s);
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+    k4_scales_mins<O>(b, st, s);
     typename O::VI h[8];
-    O::trans32(blk, 16, h);
+    O::trans32(b + 16, st, h);
     const auto b4 = O::set1_8(0x10);
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(blk, 48 + 32 * C, x);
+      O::trans32(b + 48 + 32 * C, st, x);
       for (int q = 0; q < 8; ++q) {
         // Bit 2C (low nibbles) / 2C + 1 (high nibbles) of qh moved to bit 4 (16-bit shifts keep each
         // byte's bits inside the byte at the position read).
@@ -157,14 +155,14 @@ struct GemmQ6_K {
   static constexpr int kBytes = 210, kSubQuads = 4, kOff = 32, kUmax = 63;
   static constexpr bool kMins = false, kNeedsVnni = false;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
     const auto m30 = O::set1_8(0x30);
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI qa[8], qb[8], qh[8];
-      O::trans32(blk, 64 * H, qa);
-      O::trans32(blk, 64 * H + 32, qb);
-      O::trans32(blk, 128 + 32 * H, qh);
+      O::trans32(b + 64 * H, st, qa);
+      O::trans32(b + 64 * H + 32, st, qb);
+      O::trans32(b + 128 + 32 * H, st, qh);
       for (int q = 0; q < 8; ++q) {
         s.q[32 * H + q] = O::or_(lo_nib<O>(qa[q]), O::and_(O::template slli16<4>(qh[q]), m30));
         s.q[32 * H + 8 + q] = O::or_(lo_nib<O>(qb[q]), O::and_(O::template slli16<2>(qh[q]), m30));
@@ -173,8 +171,8 @@ struct GemmQ6_K {
       }
     });
     typename O::VI v[4], t[4];
-    O::trans16(blk, 192, v);  // 16 int8 scales, 4 per lane
-    O::trans16(blk, 194, t);  // t[3] = bytes 206..209: d in the upper half
+    O::trans16(b + 192, st, v);  // 16 int8 scales, 4 per lane
+    O::trans16(b + 194, st, t);  // t[3] = bytes 206..209: d in the upper half
     const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
     unroll<16>([&](auto g) {
       constexpr int G = decltype(g)::value;
@@ -187,14 +185,14 @@ struct GemmQ3_K {
   static constexpr int kBytes = 110, kSubQuads = 4, kOff = 4, kUmax = 7;
   static constexpr bool kMins = false, kNeedsVnni = false;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
     typename O::VI hm[8];
-    O::trans32(blk, 0, hm);
+    O::trans32(b + 0, st, hm);
     const auto m3 = O::set1_8(3), b2 = O::set1_8(4);
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI x[8];
-      O::trans32(blk, 32 + 32 * H, x);
+      O::trans32(b + 32 + 32 * H, st, x);
       unroll<4>([&](auto ss) {
         constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;
         for (int q = 0; q < 8; ++q) {
@@ -208,8 +206,8 @@ struct GemmQ3_K {
     });
     // 12 scale bytes at 96 and d at 108: read as 16 bytes from 92 (inside the block) and 94.
     typename O::VI v[4], t[4];
-    O::trans16(blk, 92, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
-    O::trans16(blk, 94, t);  // t[3] = bytes 106..109: d in the upper half
+    O::trans16(b + 92, st, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
+    O::trans16(b + 94, st, t);  // t[3] = bytes 106..109: d in the upper half
     const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
     const auto m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
     typename O::VI sw[4];
@@ -234,10 +232,10 @@ struct GemmQ2_K {
   static constexpr int kBytes = 84, kSubQuads = 64, kOff = 0, kUmax = 45;
   static constexpr bool kMins = true, kNeedsVnni = false;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
     typename O::VI v[4], t[4];
-    O::trans16(blk, 0, v);   // 16 scale bytes: sc low nibble, min high nibble; 4 per lane
-    O::trans16(blk, 68, t);  // t[3] = d | dmin << 16
+    O::trans16(b + 0, st, v);   // 16 scale bytes: sc low nibble, min high nibble; 4 per lane
+    O::trans16(b + 68, st, t);  // t[3] = d | dmin << 16
     s.fs[0] = O::cvtph_lo(t[3]);
     s.md = O::cvtph_lo(O::template srli32<16>(t[3]));
     const auto m0f = O::set1_8(0x0F), m3 = O::set1_8(3);
@@ -255,7 +253,7 @@ struct GemmQ2_K {
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI x[8];
-      O::trans32(blk, 16 + 32 * H, x);
+      O::trans32(b + 16 + 32 * H, st, x);
       unroll<4>([&](auto ss) {
         constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;  // 32-element chunk idx = groups 2idx, 2idx+1
         for (int q = 0; q < 8; ++q) {
@@ -271,9 +269,9 @@ struct GemmIQ4_XS {
   static constexpr int kBytes = 136, kSubQuads = 8, kOff = 128, kUmax = 241;
   static constexpr bool kMins = false, kNeedsVnni = true;
   template <class O, class S>
-  static void decode(const uint8_t* const* blk, S& s) {
+  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
     typename O::VI v[4];
-    O::trans16(blk, 0, v);  // v[0] = d | scales_h << 16, v[1] = scales_l
+    O::trans16(b + 0, st, v);  // v[0] = d | scales_h << 16, v[1] = scales_l
     const typename O::VF d = O::cvtph_lo(v[0]);
     const auto sh = O::template srli32<16>(v[0]);
     unroll<8>([&](auto i) {
@@ -286,7 +284,7 @@ struct GemmIQ4_XS {
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(blk, 8 + 32 * C, x);
+      O::trans32(b + 8 + 32 * C, st, x);
       for (int q = 0; q < 8; ++q) {
         // Bytes 0..15 are sub-block 2C (low nibbles elements 0..15, high 16..31), bytes 16..31 sub-block 2C+1.
         const int sb = 2 * C + q / 4, qq = q % 4;
@@ -414,6 +412,16 @@ void run_tokens(const SlabOf<O, P>* slabs, int nsb, const uint8_t* const* act, f
   }
 }
 
+// The last nc % kCols tokens: run_tokens with T = rem.
+template <class O, class P, int W, int T>
+void run_tail(int rem, const SlabOf<O, P>* slabs, int nsb, const uint8_t* const* act, float* y, size_t ldy,
+              int64_t row0, int64_t nr, bool first) {
+  if constexpr (T >= 1) {
+    if (rem == T) return run_tokens<O, P, W, T>(slabs, nsb, act, y, ldy, row0, nr, first);
+    run_tail<O, P, W, T - 1>(rem, slabs, nsb, act, y, ldy, row0, nr, first);
+  }
+}
+
 template <class O, class P, int W>
 void run_all_tokens(const SlabOf<O, P>* slabs, int nsb, const uint8_t* a, size_t a_stride, int64_t nc,
                     size_t act_off, float* y, size_t ldy, int64_t row0, int64_t nr, bool first) {
@@ -427,13 +435,7 @@ void run_all_tokens(const SlabOf<O, P>* slabs, int nsb, const uint8_t* a, size_t
   const int rem = static_cast<int>(nc - c0);
   if (rem == 0) return;
   for (int t = 0; t < rem; ++t) act[t] = a + static_cast<size_t>(c0 + t) * a_stride + act_off;
-  float* yc = y + static_cast<size_t>(c0) * ldy;
-  static_assert(T <= 4);
-  switch (rem) {
-    case 1: run_tokens<O, P, W, 1>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
-    case 2: run_tokens<O, P, W, (T >= 2 ? 2 : 1)>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
-    default: run_tokens<O, P, W, (T >= 3 ? 3 : 1)>(slabs, nsb, act, yc, ldy, row0, nr, first); break;
-  }
+  run_tail<O, P, W, T - 1>(rem, slabs, nsb, act, y + static_cast<size_t>(c0) * ldy, ldy, row0, nr, first);
 }
 
 // Thread-local panel scratch, grown on first use per thread (never in the steady state).
@@ -448,12 +450,23 @@ inline uint8_t* scratch(size_t bytes) {
   return reinterpret_cast<uint8_t*>((p + 63) & ~uintptr_t{63});
 }
 
-alignas(64) inline constexpr uint8_t kZeroBlock[512] = {};
+// One slab, out of line: the decoders need most registers, the tile loop around them many more.
+template <class O, class P>
+[[gnu::noinline]] void decode_slab(const uint8_t* b, size_t st, SlabOf<O, P>& s) {
+  P::template decode<O>(b, st, s);
+}
+
+// Every cache line of [p, p + n), into L1 (T0) or L2 (T1).
+template <_mm_hint kHint>
+inline void prefetch_range(const uint8_t* p, int64_t n) {
+  for (int64_t o = 0; o < n; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), kHint);
+  _mm_prefetch(reinterpret_cast<const char*>(p + n - 1), kHint);
+}
 
 template <class O, class P, class K>
 void tile(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n, float* y,
           size_t ldy) {
-  if (nc < kGemmMinCols) return mat_tile_simd<K>(w, w_stride, nr, a, a_stride, nc, n, y, ldy);
+  if (nc < O::kMinCols) return mat_tile_simd<K>(w, w_stride, nr, a, a_stride, nc, n, y, ldy);
   using S = SlabOf<O, P>;
   constexpr int R = O::kRows, W = O::kPanels;
   static_assert(W == 1 || W == 2, "row tails use the W = 1 body");
@@ -462,18 +475,30 @@ void tile(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_st
   auto* slabs = reinterpret_cast<S*>(scratch(sizeof(S) * W * O::kChunk));
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
+  // The first panel's bytes, all requested before its decode waits on them line by line.
+  for (int64_t i = 0; i < std::min<int64_t>(nr, R * W); ++i)
+    prefetch_range<_MM_HINT_T1>(wb + i * w_stride, chunk * P::kBytes);
   for (int64_t row0 = 0; row0 < nr; row0 += R * W) {
     const int wn = static_cast<int>(std::min<int64_t>(W, (nr - row0 + R - 1) / R));
     for (int64_t sb0 = 0; sb0 < nb; sb0 += chunk) {
       const int nsb = static_cast<int>(std::min<int64_t>(chunk, nb - sb0));
       for (int s = 0; s < nsb; ++s)
         for (int v = 0; v < wn; ++v) {
-          const uint8_t* blk[R];
-          for (int i = 0; i < R; ++i) {
-            const int64_t r = row0 + v * R + i;
-            blk[i] = r < nr ? wb + r * w_stride + (sb0 + s) * P::kBytes : kZeroBlock;
+          const int64_t r = row0 + v * R;
+          const int valid = static_cast<int>(std::min<int64_t>(R, nr - r));
+          const uint8_t* blk = wb + r * w_stride + (sb0 + s) * P::kBytes;
+          // The next super-block of these rows while this one decodes: 16 strided streams are more than the
+          // hardware prefetchers follow (weights come from DRAM once per call).
+          if (sb0 + s + 1 < nb)
+            for (int i = 0; i < valid; ++i) prefetch_range<_MM_HINT_T0>(blk + i * w_stride + P::kBytes, P::kBytes);
+          if (valid == R) {
+            decode_slab<O, P>(blk, w_stride, slabs[s * wn + v]);
+          } else {  // a partial slab: its rows' blocks copied next to zero blocks
+            alignas(64) uint8_t stage[R * P::kBytes];
+            for (int i = 0; i < valid; ++i) std::memcpy(stage + i * P::kBytes, blk + i * w_stride, P::kBytes);
+            std::memset(stage + valid * P::kBytes, 0, (R - valid) * P::kBytes);
+            decode_slab<O, P>(stage, P::kBytes, slabs[s * wn + v]);
           }
-          P::template decode<O>(blk, slabs[s * wn + v]);
         }
       const size_t act_off = static_cast<size_t>(sb0) * kQ8_KBytes;
       if (wn == W)
@@ -491,7 +516,7 @@ void route(KernelTable& t, TensorType type) {
 
 }  // namespace gemm
 
-// Points mat_tile of the K-quants at the panel GEMM (which keeps dot<NC> for nc < kGemmMinCols).
+// Points mat_tile of the K-quants at the panel GEMM (which keeps dot<NC> for nc < GemmOps::kMinCols).
 void fill_x86_gemm(KernelTable& t) {
   gemm::route<GemmOps, gemm::GemmQ2_K, KDot<DecQ2_K>>(t, TensorType::Q2_K);
   gemm::route<GemmOps, gemm::GemmQ3_K, KDot<DecQ3_K>>(t, TensorType::Q3_K);
