@@ -49,7 +49,12 @@ int64_t chunk_rows(uint64_t row_bytes, int64_t n_rows, int64_t n_tok, uint64_t t
     target = std::clamp<uint64_t>(total_bytes / (16 * static_cast<uint64_t>(threads)), 32 << 10, 2 << 20);
   else
     target = 96 << 10;
-  const int64_t r = static_cast<int64_t>(std::max<uint64_t>(1, target / std::max<uint64_t>(1, row_bytes)));
+  int64_t r = static_cast<int64_t>(std::max<uint64_t>(1, target / std::max<uint64_t>(1, row_bytes)));
+  // Prefill blocks in whole multiples of 32 (or 16) rows: the K-quant tile (src/cpu/x86_gemm.inl) computes
+  // 16 or 32 rows per pass, so 85-row blocks (96 KiB of a 2048-column Q4_K matrix) plus a 3-row last block
+  // cost 96 + 16 rows of work for 88 (a 768 x 2048 expert matrix at 32 tokens: 16% slower than 96-row blocks).
+  if (n_tok > 2 && r >= 32) r = (r + 16) / 32 * 32;
+  else if (n_tok > 2 && r >= 16) r = 16;
   return std::min(n_rows, std::max<int64_t>(r, 4));
 }
 
