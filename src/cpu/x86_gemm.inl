@@ -8,7 +8,8 @@
 //   q[64]   unsigned int8 levels, "row-interleaved": vector Q holds, for each row r, the 4 levels of
 //           elements 4Q..4Q+3 in int32 lane r. One VPDPBUSD against a broadcast of the token's 4 matching
 //           activation bytes adds those 4 products to every row's lane: lanes are rows, not k.
-//   fs[j]   per row and scale sub-block j (32 or 16 elements): the float scale d * sc_j.
+//   fs[j]   per row and scale sub-block j (32 or 16 elements): the float scale d * sc_j (Q2_K: just d, one
+//           per super-block, its 4-bit scales folded into the stored levels).
 //   mc, md  types with mins (Q2_K/Q4_K/Q5_K): the row's integer mins as int16 pairs matching the Q8_K
 //           bsums' layout, and dmin.
 // Transposing rows into lanes is done on the raw block bytes (32-bit granules: 4 consecutive bytes of a
@@ -21,7 +22,7 @@
 // out += facc * d_activation. So integer sums equal the reference's; only float summation order differs.
 //
 // A panel of kPanels slabs (32 rows at AVX-512) x kChunk super-blocks is decoded into a thread-local buffer
-// and stays in L1/L2 while every token passes over it, kCols tokens at a time (each weight vector load feeds
+// and stays in L1 while every token passes over it, kCols tokens at a time (each weight vector load feeds
 // kCols dot products, each activation broadcast feeds kPanels). Decode cost is paid once per panel and
 // amortised over all tokens; nc below GemmOps::kMinCols keeps the per-row dot<NC> path (decode: nc == 1).
 //
