@@ -197,9 +197,10 @@ inline size_t decode_floats(const AttnGeo& G, int64_t n_g) {
   return common_floats(G) + static_cast<size_t>(n_g * AttnGeo::pad16(G.group * G.dkp));
 }
 
-// Chunk c of one decoded query, KV heads [g0, g1), one head after the other: its query and state stay
-// in L1 while its rows stream through, and each block_update is told which rows come next so it can
-// prefetch them between its multiply-adds.
+// Chunk c of one decoded query, KV heads [g0, g1): block by block, every head of the range, so the task
+// reads whole cache rows front to back (measured 20% faster at 2 threads than one head after the other,
+// which reads a quarter of each row per pass). Each block_update is told which rows come next (the next
+// head's part of the block, or the next block) so it can prefetch them between its multiply-adds.
 inline void decode_chunk_impl(const AttentionParams& p, const float* q, int32_t pos, const KvSpan& k, const KvSpan& v,
                               int64_t g0, int64_t g1, int64_t c, float* partial, float* scratch) {
   const AttnGeo G(p);
@@ -207,30 +208,33 @@ inline void decode_chunk_impl(const AttentionParams& p, const float* q, int32_t 
   float* kf = cv.take(kKvBlock * G.dkp);
   float* vf = cv.take(kKvBlock * G.dvp);
   float* sbuf = cv.take(G.group * (kKvBlock + 1));
-  float* qx = cv.take(G.group * G.dkp);
+  const int64_t qxs = AttnGeo::pad16(G.group * G.dkp);
+  float* qx = cv.take((g1 - g0) * qxs);
   const int64_t first = c * kChunk, end = std::min<int64_t>((c + 1) * kChunk, int64_t{pos} + 1);
   const bool same_rows = k.data == v.data;  // MLA: V is part of the K row
-  const int64_t k_es = k.type == TensorType::F32 ? 4 : 2;
+  const int64_t n_g = g1 - g0, n_items = n_g * ((end - first + kKvBlock - 1) / kKvBlock);
   for (int64_t g = g0; g < g1; ++g) {
-    prepare_q(G, q + g * G.group * G.dk, qx);
-    float* st = partial + (c * p.n_head_kv + g) * G.ss;
-    reset_state(G, st);
-    for (int64_t b0 = first; b0 < end; b0 += kKvBlock) {
-      const int64_t nb = std::min<int64_t>(kKvBlock, end - b0);
-      Block blk = load_block(G, k, v, g, b0, nb, kf, vf, false);
-      // Next: the following block of this head, else the chunk's first block of the next head.
-      const int64_t ng = b0 + kKvBlock < end ? g : g + 1, nb0 = b0 + kKvBlock < end ? b0 + kKvBlock : first;
-      if (ng < g1) {
-        const Block nk = attn_raw_values(k, ng, nb0), nv = attn_raw_values(v, ng, nb0);
-        blk.pf_k = nk.v;
-        blk.pf_k_row_bytes = nk.v_row_bytes;
-        blk.pf_k_lines = (G.dk * k_es + 63) / 64;
-        blk.pf_v = same_rows ? nullptr : nv.v;
-        blk.pf_v_row_bytes = nv.v_row_bytes;
-        blk.pf_rows = std::min<int64_t>(kKvBlock, end - nb0);
-      }
-      block_update(G, qx, blk, nb, st, sbuf);
+    prepare_q(G, q + g * G.group * G.dk, qx + (g - g0) * qxs);
+    reset_state(G, partial + (c * p.n_head_kv + g) * G.ss);
+  }
+  // Item i: block first + (i / n_g) * kKvBlock of head g0 + i % n_g.
+  auto head = [&](int64_t i) { return g0 + i % n_g; };
+  auto start = [&](int64_t i) { return first + i / n_g * kKvBlock; };
+  auto rows = [&](int64_t i) { return std::min<int64_t>(kKvBlock, end - start(i)); };
+  for (int64_t i = 0; i < n_items; ++i) {
+    const int64_t g = head(i);
+    Block blk = load_block(G, k, v, g, start(i), rows(i), kf, vf, false);
+    if (i + 1 < n_items) {
+      const int64_t pi = i + 1;
+      const Block pk = attn_raw_values(k, head(pi), start(pi)), pv = attn_raw_values(v, head(pi), start(pi));
+      blk.pf_k = pk.v;
+      blk.pf_k_row_bytes = pk.v_row_bytes;
+      blk.pf_k_lines = (G.dk * (pk.v_f16 ? 2 : 4) + 63) / 64;
+      blk.pf_v = same_rows ? nullptr : pv.v;
+      blk.pf_v_row_bytes = pv.v_row_bytes;
+      blk.pf_rows = rows(pi);
     }
+    block_update(G, qx + (g - g0) * qxs, blk, rows(i), partial + (c * p.n_head_kv + g) * G.ss, sbuf);
   }
 }
 
