@@ -84,7 +84,8 @@ void run_decode(benchmark::State& state, const Shape& s, bool cold) {
   }
   const int64_t n_ctx = depth + 1;
   const uint64_t layer_bytes = static_cast<uint64_t>(n_ctx) * s.n_head_kv * (s.dk + (s.mla ? 0 : s.dv)) * 2;
-  const int64_t n_layers = cold ? std::max<int64_t>(2, static_cast<int64_t>((kColdBytes + layer_bytes - 1) / layer_bytes)) : 1;
+  const int64_t n_layers =
+      cold ? std::max<int64_t>(2, static_cast<int64_t>((kColdBytes + layer_bytes - 1) / layer_bytes)) : 1;
   auto kv = make_cache(s, n_ctx, n_layers);
   ThreadPool pool(threads);
   std::mt19937 g(9);

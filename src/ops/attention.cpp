@@ -64,7 +64,10 @@ struct Level {
   decltype(&attn_ref::decode_merge) decode_merge;
 };
 #define STRATA_ATTN_LEVEL(ns) \
-  Level { ns::prefill_scratch_floats, ns::prefill_task, ns::state_floats, ns::decode_scratch_floats, ns::decode_chunk, ns::decode_merge }
+  Level {                                                                                                 \
+    ns::prefill_scratch_floats, ns::prefill_task, ns::state_floats, ns::decode_scratch_floats,          \
+        ns::decode_chunk, ns::decode_merge                                                              \
+  }
 constexpr Level kRef = STRATA_ATTN_LEVEL(attn_ref);
 constexpr Level kAvx2 = STRATA_ATTN_LEVEL(attn_avx2);
 constexpr Level kAvx512 = STRATA_ATTN_LEVEL(attn_avx512);
@@ -95,7 +98,7 @@ void decode(ThreadPool& pool, const Level& L, const AttentionParams& p, const fl
   float* partial = reinterpret_cast<float*>(shared);
   auto* done = reinterpret_cast<std::atomic<int64_t>*>(shared + counters_at);
   for (int64_t r = 0; r < n_ranges; ++r) new (&done[r * 8]) std::atomic<int64_t>(0);
-  const size_t need = L.decode_scratch_floats(p, (p.n_head_kv + n_ranges - 1) / n_ranges + 1);
+  const size_t need = L.decode_scratch_floats(p, (p.n_head_kv + n_ranges - 1) / n_ranges);
   pool.run(n_chunks * n_ranges, [&](int64_t task, int thread) {
     const int64_t c = task / n_ranges, r = task % n_ranges;
     const int64_t g0 = r * p.n_head_kv / n_ranges, g1 = (r + 1) * p.n_head_kv / n_ranges;
@@ -115,7 +118,8 @@ void attention(ThreadPool& pool, const AttentionParams& p, const Mat& q, const i
                 std::to_string(p.n_head_kv));
   if (q.cols < p.n_head * p.dk || out.cols < p.n_head * p.dv || out.rows != q.rows)
     throw Error("attention: q/out shapes do not match the head layout");
-  if ((k.type != TensorType::F16 && k.type != TensorType::F32) || (v.type != TensorType::F16 && v.type != TensorType::F32))
+  if ((k.type != TensorType::F16 && k.type != TensorType::F32) ||
+      (v.type != TensorType::F16 && v.type != TensorType::F32))
     throw UnsupportedError("attention: the KV cache must be F16 or F32");
   if (q.rows == 0) return;
   for (int64_t t = 0; t < q.rows; ++t)

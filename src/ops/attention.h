@@ -24,11 +24,12 @@ struct AttentionParams {
 // q: [n_tok x n_head*dk] (head h at h*dk); pos[t]: position of query t, which sees keys 0..pos[t];
 // out: [n_tok x n_head*dv].
 //
-// Flash-style: each KV head's keys are converted to float in blocks of 32 positions that every query
-// (and every query head of the group) reuses, with an online softmax, so memory stays O(block) however
-// long the prompt, and each cache byte is read once per query block. kernels selects the AVX2 build of
-// the loops (level >= avx2); null: the baseline build. A query's result is bit-identical whichever
-// batch it is evaluated in.
+// Flash-style: each KV head's keys and values are read in blocks of 32 positions that every query (and
+// every query head of the group) reuses, with an online softmax that restarts every 256 positions
+// (chunks, merged in order), so memory stays O(block) however long the prompt and each cache byte is
+// read once per query block. A single query (decode) splits its chunks over the pool's threads. kernels
+// selects the build of the loops: AVX-512 (level avx512), AVX2 (avx2), else the baseline. A query's
+// result is bit-identical whichever batch it is evaluated in, at any thread count.
 void attention(ThreadPool& pool, const AttentionParams& p, const Mat& q, const int32_t* pos,
                const KvSpan& k, const KvSpan& v, const Mat& out, const cpu::KernelTable* kernels = nullptr);
 

@@ -243,7 +243,8 @@ inline void softmax(const AttnGeo& G, int64_t n, float* st, float* sbuf, float* 
     __m512 bm = ninf;
     for (int64_t jt = 0; jt < nt; ++jt) {
       float* tp = sbuf + jt * G.group * W + hv * 16;
-      const __mmask16 valid = _mm512_cmplt_epi32_mask(_mm512_add_epi32(key, _mm512_set1_epi32(static_cast<int>(jt * W))), nv);
+      const __mmask16 valid =
+          _mm512_cmplt_epi32_mask(_mm512_add_epi32(key, _mm512_set1_epi32(static_cast<int>(jt * W))), nv);
       const __m512 s = _mm512_mask_blend_ps(valid, ninf, _mm512_loadu_ps(tp));
       _mm512_storeu_ps(tp, s);
       bm = _mm512_max_ps(bm, s);
@@ -253,7 +254,8 @@ inline void softmax(const AttnGeo& G, int64_t n, float* st, float* sbuf, float* 
     __m512 ls = _mm512_setzero_ps();
     for (int64_t jt = 0; jt < nt; ++jt) {
       float* tp = sbuf + jt * G.group * W + hv * 16;
-      const __mmask16 valid = _mm512_cmplt_epi32_mask(_mm512_add_epi32(key, _mm512_set1_epi32(static_cast<int>(jt * W))), nv);
+      const __mmask16 valid =
+          _mm512_cmplt_epi32_mask(_mm512_add_epi32(key, _mm512_set1_epi32(static_cast<int>(jt * W))), nv);
       const __m512 p = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(_mm512_loadu_ps(tp), mn)));
       _mm512_storeu_ps(tp, p);
       ls = _mm512_add_ps(ls, p);
@@ -327,7 +329,8 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
   }
   // Rows the next block has beyond this one's n (a short block followed by a full one).
   for (int64_t j = n; j < pf_rows; ++j)
-    for (int o = 0; o < kTileBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(pfv + j * pf_rb + o), _MM_HINT_T0);
+    for (int o = 0; o < kTileBytes; o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(pfv + j * pf_rb + o), _MM_HINT_T0);
 #pragma GCC unroll 8
   for (int h = 0; h < NH; ++h)
 #pragma GCC unroll 8
@@ -335,7 +338,8 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
 }
 
 template <int W, int NH, int NC, bool kF16>
-inline void pv_all(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n, float* acc) {
+inline void pv_all(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n,
+                   float* acc) {
   for (int64_t h0 = 0; h0 < G.group; h0 += NH) {
     int64_t c0 = 0;
     for (; c0 + 16 * NC <= G.dv; c0 += 16 * NC) pv<W, NH, NC, kF16>(G, sbuf, corr, blk, n, acc, h0, c0, 0xFFFF);
@@ -347,7 +351,8 @@ inline void pv_all(const AttnGeo& G, const float* sbuf, const float* corr, const
 }
 
 template <int W, int NH, int NC>
-inline void pv_any(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n, float* acc) {
+inline void pv_any(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n,
+                   float* acc) {
   if (blk.v_f16) pv_all<W, NH, NC, true>(G, sbuf, corr, blk, n, acc);
   else pv_all<W, NH, NC, false>(G, sbuf, corr, blk, n, acc);
 }

@@ -45,7 +45,8 @@ inline void convert_rows(const KvSpan& s, int64_t offset, int64_t r0, int64_t nb
     if (padded != width) std::fill(dst + j * padded + width, dst + (j + 1) * padded, 0.0f);
   }
 }
-inline void convert_rows(const KvSpan& s, int64_t g, int64_t r0, int64_t nb, int64_t width, int64_t padded, float* dst) {
+inline void convert_rows(const KvSpan& s, int64_t g, int64_t r0, int64_t nb, int64_t width, int64_t padded,
+                         float* dst) {
   const int64_t off = s.offset + g * s.head_stride;
   if (s.type == TensorType::F32) convert_rows<false>(s, off, r0, nb, width, padded, dst);
   else convert_rows<true>(s, off, r0, nb, width, padded, dst);
@@ -139,7 +140,8 @@ inline void reset_state(const AttnGeo& G, float* st) {
 // Scratch carving, every buffer 64-byte aligned.
 struct Carve {
   float* p;
-  explicit Carve(float* base) : p(reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(base) + 63) & ~uintptr_t{63})) {}
+  explicit Carve(float* base)
+      : p(reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(base) + 63) & ~uintptr_t{63})) {}
   float* take(int64_t n) {
     float* r = p;
     p += AttnGeo::pad16(n);
