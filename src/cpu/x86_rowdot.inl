@@ -1,10 +1,3 @@
-
-
-
-
-
-
-
 // Single-row (token decode) dots of the K-quants against one Q8_K activation row. rowacc_* return the row's
 // 8 float partial sums; callers reduce several rows at once (hsum4) since a row of a 768-column expert
 // matrix is only 3 super-blocks, where a reduction per row would cost as much as a block. Included by
@@ -12,7 +5,8 @@
 //
 // Decode streams every weight byte exactly once, so these loops must keep up with memory: ~13 GB/s per
 // core for Q4_K means ~20 cycles per 144-byte super-block. The generic KBlock path (decode the block into
-// memory, then dot) spends ~60; these bodies keep everything in registers and differ in three ways:
+// memory, then dot) was 1.2-2.6x slower than these bodies on L2-resident rows (docs/performance.md, "Decode,
+// second pass"); these keep everything in registers and differ in three ways:
 //  * Unsigned levels only. Signed types (Q3_K: q-4, Q6_K: q-32) are dotted as their unsigned code u and
 //    the offset is taken out per 16-group through the activation's bsums: sum(sc*(u-o)*a) =
 //    sum(sc*u*a) - o * sum_g(sc_g * bsum_g). Same integers as the reference, no sign instructions.
@@ -146,10 +140,10 @@ inline __m256 rowacc_q5_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
   return _mm256_sub_ps(acc, macc);
 }
 
-// Per-16 scales of one half-block (chunks 4h..4h+3) as int16 in both 128-bit halves of a vector: chunk k's
-// scale vector is then i16_pick(2k', 2k'+1) of it (k' = k - 4h).
-inline __m256i half_scales_i16(__m128i sc8_signed_or_unsigned_i16x8) {
-  return _mm256_broadcastsi128_si256(sc8_signed_or_unsigned_i16x8);
+// Per-16 scales (16 int16 in sc16) of half-block h (chunks 4h..4h+3) in both 128-bit halves of a vector:
+// chunk k's scale vector is then i16_pick(2k', 2k'+1) of it (k' = k - 4h).
+inline __m256i half_scales(__m256i sc16, int h) {
+  return _mm256_broadcastsi128_si256(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
 }
 
 inline __m256 rowacc_q6_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
@@ -163,7 +157,7 @@ inline __m256 rowacc_q6_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
     const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(a + 260)), 5);
     __m256i s0 = _mm256_sub_epi32(_mm256_setzero_si256(), off), s1 = _mm256_setzero_si256(), s2 = s1, s3 = s1;
     for (int h = 0; h < 2; ++h) {
-      const __m256i sc = half_scales_i16(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
+      const __m256i sc = half_scales(sc16, h);
       const __m256i qa = load256(w + 64 * h), qb = load256(w + 64 * h + 32), qh = load256(w + 128 + 32 * h);
       const __m256i u0 = _mm256_or_si256(_mm256_and_si256(qa, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
       const __m256i u1 = _mm256_or_si256(_mm256_and_si256(qb, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
@@ -194,7 +188,7 @@ inline __m256 rowacc_q2_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
     const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(15)));
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
     for (int h = 0; h < 2; ++h) {
-      const __m256i sc = half_scales_i16(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
+      const __m256i sc = half_scales(sc16, h);
       const __m256i q = load256(w + 16 + 32 * h);
       const uint8_t* ah = a + 4 + 128 * h;
       s0 = mul_sum_us8(s0, _mm256_and_si256(q, m3), ah, _mm256_shuffle_epi8(sc, i16_pick(0, 1)));
@@ -237,7 +231,7 @@ inline __m256 rowacc_q3_k(const uint8_t* w, const uint8_t* a, int64_t nb) {
     __m256i s0 = _mm256_sub_epi32(_mm256_setzero_si256(), off), s1 = _mm256_setzero_si256(), s2 = s1, s3 = s1;
     __m256i hm = load256(w);
     for (int h = 0; h < 2; ++h) {
-      const __m256i sc = half_scales_i16(h == 0 ? _mm256_castsi256_si128(sc16) : _mm256_extracti128_si256(sc16, 1));
+      const __m256i sc = half_scales(sc16, h);
       const __m256i q = load256(w + 32 + 32 * h);
       const uint8_t* ah = a + 4 + 128 * h;
       // hm holds bit (4h + j) of each byte moved down to bit j' = 0 as j advances; 4 * that bit via and/shift.

@@ -14,6 +14,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/kernels.h"
+#include "ops_test_support.h"
 #include "ops/attention.h"
 #include "ops/half.h"
 #include "ops/kv_cache.h"
@@ -22,13 +23,7 @@
 namespace strata {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float sd = 1.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, sd);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using test::randn;
 
 std::vector<const cpu::KernelTable*> levels() {
   std::vector<const cpu::KernelTable*> out{nullptr};

@@ -12,6 +12,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/kernels.h"
+#include "ops_test_support.h"
 #include "ops/attention.h"
 #include "ops/compute.h"
 #include "ops/kv_cache.h"
@@ -21,13 +22,7 @@
 namespace strata {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float sd = 1.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, sd);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using test::randn;
 
 std::vector<const cpu::KernelTable*> levels() {
   std::vector<const cpu::KernelTable*> out{nullptr};
@@ -195,11 +190,16 @@ TEST(ThreadPoolSpin, ManyTinyJobsPinnedAndErrorsAfterSpinning) {
 }
 
 TEST(ComputeContext, ForcedLevelAndDescription) {
-  ComputeContext c(ComputeOptions{.threads = 2, .isa = cpu::IsaLevel::Scalar});
+  ComputeOptions forced;
+  forced.threads = 2;
+  forced.isa = cpu::IsaLevel::Scalar;
+  ComputeContext c(forced);
   EXPECT_EQ(c.level(), cpu::IsaLevel::Scalar);
   EXPECT_EQ(c.threads(), 2);
   EXPECT_NE(c.describe().find("scalar"), std::string::npos);
-  ComputeContext best(ComputeOptions{.threads = 1});
+  ComputeOptions one;
+  one.threads = 1;
+  ComputeContext best(one);
   EXPECT_EQ(best.level(), best.features().best_level());
 }
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "ops_test_support.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/half.h"
@@ -21,13 +22,7 @@
 namespace strata {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float sd = 1.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, sd);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using test::randn;
 
 TEST(ThreadPool, RunsEveryTaskOnceAndPropagatesErrors) {
   ThreadPool pool(3);
