@@ -2,8 +2,8 @@
 // calls through it; every level computes the same integer sums as the scalar reference in src/quant, so
 // results differ between levels only by float summation order (see docs/performance.md for the bounds).
 //
-// Weight rows stay in their GGUF layout (no repacking), so the same kernels run on weights mapped straight
-// from a file.
+// Weight rows are read in their GGUF layout, so the same kernels run on weights mapped straight from a file;
+// weights copied into DRAM can be interleaved at load for the faster mat_tile_i16 (quant/interleave.h).
 #pragma once
 
 #include <array>
@@ -40,6 +40,10 @@ inline constexpr size_t kTypeSlots = 40;  // ggml type ids 0..39 index the table
 struct TypeKernels {
   VecDotFn vec_dot = nullptr;          // nullptr: the type has no dot product at any level
   MatTileFn mat_tile = nullptr;
+  // mat_tile for rows stored interleaved (quant/interleave.h): w is the start of a 16-row group, nr a
+  // multiple of 16, w_stride the plain row bytes. nullptr: the type is never interleaved at this level
+  // (the scalar table, types without a kernel for the layout).
+  MatTileFn mat_tile_i16 = nullptr;
   DequantizeRowFn dequantize = nullptr;
   // Quantizes float activations into this weight type's partner (Q8_0 / Q8_1 / Q8_K / F16 / BF16 / F32).
   // Bit-identical to the reference quantizer at every level.

@@ -47,6 +47,7 @@ struct GemmOps {
 
   static VI zero() { return _mm256_setzero_si256(); }
   static VI load(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
+  static VI loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
   static VI bcast(const uint8_t* p) { return _mm256_set1_epi32(static_cast<int>(load_u32(p))); }
   static VI set1(int x) { return _mm256_set1_epi32(x); }
   static VI set1_8(int x) { return _mm256_set1_epi8(static_cast<char>(x)); }

@@ -49,6 +49,7 @@ struct GemmOps {
 
   static VI zero() { return _mm512_setzero_si512(); }
   static VI load(const void* p) { return _mm512_load_si512(p); }
+  static VI loadu(const void* p) { return _mm512_loadu_si512(p); }
   static VI bcast(const uint8_t* p) { return _mm512_set1_epi32(static_cast<int>(load_u32(p))); }
   static VI set1(int x) { return _mm512_set1_epi32(x); }
   static VI set1_8(int x) { return _mm512_set1_epi8(static_cast<char>(x)); }

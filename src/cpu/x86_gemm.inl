@@ -81,12 +81,37 @@ inline void unroll(F&& f) {
   unroll_impl(std::make_integer_sequence<int, N>{}, f);
 }
 
+// Where a slab's rows come from. The decoders ask for 32 (t32) or 16 (t16) bytes at a block offset `off`
+// (a multiple of 4) of every row of the slab, as int32 lanes per row.
+// Plain GGUF rows, row i at b + i * st: transposed in registers (GemmOps::trans32 / trans16).
+struct RowSource {
+  const uint8_t* b;
+  size_t st;
+  template <class O>
+  [[gnu::always_inline]] void t32(int off, typename O::VI* x) const { O::trans32(b + off, st, x); }
+  template <class O>
+  [[gnu::always_inline]] void t16(int off, typename O::VI* x) const { O::trans16(b + off, st, x); }
+};
+// Interleaved rows (quant/interleave.h): granule k of the group's 16 rows is the 64-byte line k of the
+// super-block's tile, so each lane vector is one load (AVX-512, where a slab is one group).
+struct TileSource {
+  const uint8_t* tile;
+  template <class O>
+  [[gnu::always_inline]] void t32(int off, typename O::VI* x) const {
+    for (int q = 0; q < 8; ++q) x[q] = O::loadu(tile + 16 * off + 64 * q);
+  }
+  template <class O>
+  [[gnu::always_inline]] void t16(int off, typename O::VI* x) const {
+    for (int q = 0; q < 4; ++q) x[q] = O::loadu(tile + 16 * off + 64 * q);
+  }
+};
+
 // The 6-bit scales and mins of Q4_K/Q5_K (12 bytes at block offset 4) and d/dmin (offset 0), for the rows
 // of a slab: sc[j], m[j] for j < 8 as int32 lanes.
-template <class O, class S>
-[[gnu::always_inline]] inline void k4_scales_mins(const uint8_t* b, size_t st, S& s) {
+template <class O, class Src, class S>
+[[gnu::always_inline]] inline void k4_scales_mins(const Src& src, S& s) {
   typename O::VI v[4];
-  O::trans16(b + 0, st, v);  // v[0] = d | dmin << 16, v[1..3] = the 12 scale bytes
+  src.template t16<O>(0, v);  // v[0] = d | dmin << 16, v[1..3] = the 12 scale bytes
   const typename O::VF d = O::cvtph_lo(v[0]), dmin = O::cvtph_lo(O::template srli32<16>(v[0]));
   const auto m3f = O::set1_8(0x3F), m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
   const auto sc_lo = O::and_(v[1], m3f), m_lo = O::and_(v[2], m3f);
@@ -103,6 +128,15 @@ template <class O, class S>
   s.md = dmin;
 }
 
+// Scales of one super-block for 16 rows held in registers (the Slab fields k4_scales_mins fills), for the
+// decode kernels that dot interleaved tiles without storing a slab.
+template <class O>
+struct K4Scales {
+  typename O::VF fs[8];
+  typename O::VI mc[8];
+  typename O::VF md;
+};
+
 // ---------------------------------------------------------------------------------------------------------
 // Per-type slab decoders. kSubQuads: quads (4 elements) per scale sub-block; kOff: offset added to the
 // signed levels (0: levels are unsigned, with or without mins); kUmax: largest stored level.
@@ -110,13 +144,45 @@ template <class O, class S>
 struct GemmQ4_K {
   static constexpr int kBytes = 144, kSubQuads = 8, kOff = 0, kUmax = 15;
   static constexpr bool kMins = true, kNeedsVnni = false;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
-    k4_scales_mins<O>(b, st, s);
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    constexpr int kTile = 16 * kBytes;
+    const VI m4 = O::set1_8(0x0F), mf0 = O::set1_8(0xF0);
+    const VF sixteenth = O::setf(1.f / 16);  // exact: high-nibble sums are 16x the level sums
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      K4Scales<O> s;
+      k4_scales_mins<O>(TileSource{g}, s);
+      VF facc = O::zerof();
+      unroll<4>([&](auto c) {
+        constexpr int C = decltype(c)::value;
+        VI lo = O::zero(), hi = O::zero();
+        for (int q = 0; q < 8; ++q) {
+          const VI x = O::loadu(g + 16 * (16 + 32 * C) + 64 * q);  // granule q of block bytes 16 + 32C..
+          lo = O::dot(lo, O::and_(x, m4), O::bcast(a + 4 + 64 * C + 4 * q));
+          hi = O::dot(hi, O::and_(x, mf0), O::bcast(a + 36 + 64 * C + 4 * q));
+        }
+        facc = O::fma(O::cvt(lo), s.fs[2 * C], facc);
+        facc = O::fma(O::cvt(hi), O::mulf(s.fs[2 * C + 1], sixteenth), facc);
+      });
+      VI macc = O::zero();
+      for (int i = 0; i < 8; ++i) macc = O::wdot(macc, s.mc[i], O::bcast(a + 260 + 4 * i));
+      facc = O::fnma(O::cvt(macc), s.md, facc);
+      out = O::fma(facc, O::setf(load_f32(a)), out);
+    }
+    return out;
+  }
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
+    k4_scales_mins<O>(src, s);
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(b + 16 + 32 * C, st, x);
+      src.template t32<O>(16 + 32 * C, x);
       for (int q = 0; q < 8; ++q) {
         s.q[(2 * C) * 8 + q] = lo_nib<O>(x[q]);
         s.q[(2 * C + 1) * 8 + q] = hi_nib<O>(x[q]);
@@ -128,16 +194,16 @@ struct GemmQ4_K {
 struct GemmQ5_K {
   static constexpr int kBytes = 176, kSubQuads = 8, kOff = 0, kUmax = 31;
   static constexpr bool kMins = true, kNeedsVnni = false;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
-    k4_scales_mins<O>(b, st, s);
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
+    k4_scales_mins<O>(src, s);
     typename O::VI h[8];
-    O::trans32(b + 16, st, h);
+    src.template t32<O>(16, h);
     const auto b4 = O::set1_8(0x10);
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(b + 48 + 32 * C, st, x);
+      src.template t32<O>(48 + 32 * C, x);
       for (int q = 0; q < 8; ++q) {
         // Bit 2C (low nibbles) / 2C + 1 (high nibbles) of qh moved to bit 4 (16-bit shifts keep each
         // byte's bits inside the byte at the position read).
@@ -155,15 +221,15 @@ struct GemmQ5_K {
 struct GemmQ6_K {
   static constexpr int kBytes = 210, kSubQuads = 4, kOff = 32, kUmax = 63;
   static constexpr bool kMins = false, kNeedsVnni = false;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     const auto m30 = O::set1_8(0x30);
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI qa[8], qb[8], qh[8];
-      O::trans32(b + 64 * H, st, qa);
-      O::trans32(b + 64 * H + 32, st, qb);
-      O::trans32(b + 128 + 32 * H, st, qh);
+      src.template t32<O>(64 * H, qa);
+      src.template t32<O>(64 * H + 32, qb);
+      src.template t32<O>(128 + 32 * H, qh);
       for (int q = 0; q < 8; ++q) {
         s.q[32 * H + q] = O::or_(lo_nib<O>(qa[q]), O::and_(O::template slli16<4>(qh[q]), m30));
         s.q[32 * H + 8 + q] = O::or_(lo_nib<O>(qb[q]), O::and_(O::template slli16<2>(qh[q]), m30));
@@ -172,8 +238,8 @@ struct GemmQ6_K {
       }
     });
     typename O::VI v[4], t[4];
-    O::trans16(b + 192, st, v);  // 16 int8 scales, 4 per lane
-    O::trans16(b + 194, st, t);  // t[3] = bytes 206..209: d in the upper half
+    src.template t16<O>(192, v);  // 16 int8 scales, 4 per lane
+    src.template t16<O>(194, t);  // t[3] = bytes 206..209: d in the upper half
     const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
     unroll<16>([&](auto g) {
       constexpr int G = decltype(g)::value;
@@ -185,15 +251,15 @@ struct GemmQ6_K {
 struct GemmQ3_K {
   static constexpr int kBytes = 110, kSubQuads = 4, kOff = 4, kUmax = 7;
   static constexpr bool kMins = false, kNeedsVnni = false;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI hm[8];
-    O::trans32(b + 0, st, hm);
+    src.template t32<O>(0, hm);
     const auto m3 = O::set1_8(3), b2 = O::set1_8(4);
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI x[8];
-      O::trans32(b + 32 + 32 * H, st, x);
+      src.template t32<O>(32 + 32 * H, x);
       unroll<4>([&](auto ss) {
         constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;
         for (int q = 0; q < 8; ++q) {
@@ -207,8 +273,8 @@ struct GemmQ3_K {
     });
     // 12 scale bytes at 96 and d at 108: read as 16 bytes from 92 (inside the block) and 94.
     typename O::VI v[4], t[4];
-    O::trans16(b + 92, st, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
-    O::trans16(b + 94, st, t);  // t[3] = bytes 106..109: d in the upper half
+    src.template t16<O>(92, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
+    src.template t16<O>(94, t);  // t[3] = bytes 106..109: d in the upper half
     const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
     const auto m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
     typename O::VI sw[4];
@@ -232,11 +298,11 @@ struct GemmQ3_K {
 struct GemmQ2_K {
   static constexpr int kBytes = 84, kSubQuads = 64, kOff = 0, kUmax = 45;
   static constexpr bool kMins = true, kNeedsVnni = false;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI v[4], t[4];
-    O::trans16(b + 0, st, v);   // 16 scale bytes: sc low nibble, min high nibble; 4 per lane
-    O::trans16(b + 68, st, t);  // t[3] = d | dmin << 16
+    src.template t16<O>(0, v);   // 16 scale bytes: sc low nibble, min high nibble; 4 per lane
+    src.template t16<O>(68, t);  // t[3] = d | dmin << 16
     s.fs[0] = O::cvtph_lo(t[3]);
     s.md = O::cvtph_lo(O::template srli32<16>(t[3]));
     const auto m0f = O::set1_8(0x0F), m3 = O::set1_8(3);
@@ -254,7 +320,7 @@ struct GemmQ2_K {
     unroll<2>([&](auto hh) {
       constexpr int H = decltype(hh)::value;
       typename O::VI x[8];
-      O::trans32(b + 16 + 32 * H, st, x);
+      src.template t32<O>(16 + 32 * H, x);
       unroll<4>([&](auto ss) {
         constexpr int Sx = decltype(ss)::value, idx = 4 * H + Sx;  // 32-element chunk idx = groups 2idx, 2idx+1
         for (int q = 0; q < 8; ++q) {
@@ -269,10 +335,10 @@ struct GemmQ2_K {
 struct GemmIQ4_XS {
   static constexpr int kBytes = 136, kSubQuads = 8, kOff = 128, kUmax = 241;
   static constexpr bool kMins = false, kNeedsVnni = true;
-  template <class O, class S>
-  [[gnu::always_inline]] static void decode(const uint8_t* b, size_t st, S& s) {
+  template <class O, class Src, class S>
+  [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI v[4];
-    O::trans16(b + 0, st, v);  // v[0] = d | scales_h << 16, v[1] = scales_l
+    src.template t16<O>(0, v);  // v[0] = d | scales_h << 16, v[1] = scales_l
     const typename O::VF d = O::cvtph_lo(v[0]);
     const auto sh = O::template srli32<16>(v[0]);
     unroll<8>([&](auto i) {
@@ -285,7 +351,7 @@ struct GemmIQ4_XS {
     unroll<4>([&](auto c) {
       constexpr int C = decltype(c)::value;
       typename O::VI x[8];
-      O::trans32(b + 8 + 32 * C, st, x);
+      src.template t32<O>(8 + 32 * C, x);
       for (int q = 0; q < 8; ++q) {
         // Bytes 0..15 are sub-block 2C (low nibbles elements 0..15, high 16..31), bytes 16..31 sub-block 2C+1.
         const int sb = 2 * C + q / 4, qq = q % 4;
@@ -295,6 +361,23 @@ struct GemmIQ4_XS {
     });
   }
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Decode of interleaved rows (nc == 1). A type's group_dot reads a 16-row group's tiles straight into
+// registers, lanes being rows as in a slab, and never stores a slab: about 12 vector operations per row and
+// Q4_K super-block against ~50 for the per-row kernel on plain rows (x86_rowdot.inl), which unpacks scales
+// per row and reduces across lanes. AVX-512 VNNI only: the high nibbles are dotted in place (x & 0xF0, 16
+// times the level, up to 240), which VPDPBUSD sums exactly and AVX2's saturating maddubs would not; and
+// without a group_dot the slab path decodes slower than the per-row kernel, so such types stay plain.
+
+template <class P, class O>
+concept HasGroupDot = requires(const uint8_t* p) { P::template group_dot<O>(p, 1, p); };
+
+// y[r] for nr interleaved rows (nr % 16 == 0), one group per vector.
+template <class O, class P>
+void decode_groups(const uint8_t* w, size_t w_stride, int64_t nr, const uint8_t* a, int64_t n, float* y) {
+  for (int64_t r = 0; r < nr; r += 16) O::storefu(y + r, P::template group_dot<O>(w + r * w_stride, n / 256, a));
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The kernel body: W slabs x T tokens over nsb consecutive super-blocks; adds into out[w][t].
@@ -478,7 +561,11 @@ inline uint8_t* scratch(size_t bytes) {
 // One slab, out of line: the decoders need most registers, the tile loop around them many more.
 template <class O, class P>
 [[gnu::noinline]] void decode_slab(const uint8_t* b, size_t st, SlabOf<O, P>& s) {
-  P::template decode<O>(b, st, s);
+  P::template decode<O>(RowSource{b, st}, s);
+}
+template <class O, class P>
+[[gnu::noinline]] void decode_tile_slab(const uint8_t* tile, SlabOf<O, P>& s) {
+  P::template decode<O>(TileSource{tile}, s);
 }
 
 // Every cache line of [p, p + n), into L1 (T0) or L2 (T1).
@@ -542,9 +629,61 @@ void tile(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_st
   }
 }
 
+// mat_tile over interleaved rows (TypeKernels::mat_tile_i16): nr a multiple of 16, w at a group start.
+// Decode takes the type's group_dot; more tokens take the panel path with slabs decoded from the tiles by
+// plain loads (no transposition), each group's tiles being one contiguous run of memory to stream.
+template <class O, class P>
+void tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n,
+              float* y, size_t ldy) {
+  using S = SlabOf<O, P>;
+  constexpr int R = O::kRows, W = O::kPanels;
+  constexpr int64_t G = 16;                       // rows per interleaved group
+  constexpr size_t kTile = G * P::kBytes;         // one super-block of a group
+  static_assert(R == G && W >= 1, "a slab is one group");
+  if (nc == 1)
+    return decode_groups<O, P>(static_cast<const uint8_t*>(w), w_stride, nr, static_cast<const uint8_t*>(a), n, y);
+  const int64_t nb = n / 256;
+  const size_t group_stride = G * w_stride;
+  const int chunk = static_cast<int>(std::min<int64_t>(nb, O::kChunk));
+  auto* slabs = reinterpret_cast<S*>(scratch(sizeof(S) * W * O::kChunk));
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const auto group = [&](int64_t r) { return wb + (r / G) * group_stride; };
+  const auto groups_in = [&](int64_t row0) { return std::min<int64_t>(nr - row0, R * W) / G; };
+  prefetch_range<_MM_HINT_T1>(group(0), chunk * kTile);
+  if (groups_in(0) > 1) prefetch_range<_MM_HINT_T1>(group(G), chunk * kTile);
+  for (int64_t row0 = 0; row0 < nr; row0 += R * W) {
+    const int wn = static_cast<int>(std::min<int64_t>(W, (nr - row0) / R));
+    for (int64_t sb0 = 0; sb0 < nb; sb0 += chunk) {
+      const int nsb = static_cast<int>(std::min<int64_t>(chunk, nb - sb0));
+      for (int s = 0; s < nsb; ++s)
+        for (int v = 0; v < wn; ++v) {
+          const int64_t r = row0 + v * R;
+          decode_tile_slab<O, P>(group(r) + (sb0 + s) * kTile, slabs[s * wn + v]);
+        }
+      // The next tiles of these groups, or the first ones of the next groups (one contiguous run per group).
+      NextPanel next;
+      if (sb0 + chunk < nb)
+        next.set(group(row0) + (sb0 + chunk) * kTile, group_stride, groups_in(row0),
+                 std::min<int64_t>(chunk, nb - sb0 - chunk) * kTile);
+      else if (row0 + R * W < nr)
+        next.set(group(row0 + R * W), group_stride, groups_in(row0 + R * W), chunk * kTile);
+      const size_t act_off = static_cast<size_t>(sb0) * kQ8_KBytes;
+      if (wn == W)
+        run_all_tokens<O, P, W>(slabs, nsb, ab, a_stride, nc, act_off, y, ldy, row0, nr, sb0 == 0, next);
+      else
+        run_all_tokens<O, P, 1>(slabs, nsb, ab, a_stride, nc, act_off, y, ldy, row0, nr, sb0 == 0, next);
+    }
+  }
+}
+
 template <class O, class P, class K>
 void route(KernelTable& t, TensorType type) {
-  if constexpr (!P::kNeedsVnni || O::kVnni) t.types[static_cast<size_t>(type)].mat_tile = tile<O, P, K>;
+  if constexpr (!P::kNeedsVnni || O::kVnni) {
+    t.types[static_cast<size_t>(type)].mat_tile = tile<O, P, K>;
+    if constexpr (O::kRows == 16 && O::kVnni && HasGroupDot<P, O>)
+      t.types[static_cast<size_t>(type)].mat_tile_i16 = tile_i16<O, P>;
+  }
 }
 
 }  // namespace gemm

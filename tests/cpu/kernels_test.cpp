@@ -22,6 +22,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/kernels.h"
 #include "quant/convert.h"
+#include "quant/interleave.h"
 #include "quant/types.h"
 #include "util/error.h"
 
@@ -278,6 +279,90 @@ std::string param_name(const testing::TestParamInfo<std::tuple<IsaLevel, TensorT
 INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
                          testing::Combine(testing::ValuesIn(simd_levels()), testing::ValuesIn(kernel_types())),
                          param_name);
+
+// Interleaved rows (quant/interleave.h) through mat_tile_i16 against the reference on the plain rows, for the
+// types and levels that interleave (TEST Interleave.* below pins which those are): every
+// token count from decode (nc == 1) up, row counts of one and several groups (an odd number of 16-row
+// groups leaves the AVX-512 path a half panel), lengths below, at and past one decoded panel's super-blocks.
+class InterleavedTest : public testing::TestWithParam<std::tuple<IsaLevel, TensorType>> {};
+
+TEST_P(InterleavedTest, MatTileMatchesReference) {
+  const IsaLevel level = std::get<0>(GetParam());
+  const TypeTraits& wt = type_traits(std::get<1>(GetParam()));
+  const CpuFeatures f = detect_cpu_features();
+  if (!f.supports(level)) GTEST_SKIP() << "SKIPPED: this CPU has no " << isa_name(level) << " (" << describe(f) << ")";
+  const TypeKernels& k = select_kernels(level)[wt.type];
+  if (k.mat_tile_i16 == nullptr)
+    GTEST_SKIP() << "SKIPPED: " << wt.name << " stays in the plain layout at " << isa_name(level)
+                 << " (no in-register decode kernel for interleaved rows there)";
+  ASSERT_TRUE(interleavable(wt));
+  const TypeTraits& at = activation_type(wt);
+  Rng rng(9100 + static_cast<uint64_t>(wt.type));
+  const int64_t max_nr = 80, max_nc = 13;
+  double worst = 0.0;
+  for (int64_t n : {256, 512, 2304, 4352}) {
+    const uint64_t wrow = row_bytes(wt, n), arow = row_bytes(at, n);
+    std::vector<uint8_t> w(wrow * max_nr), a(arow * max_nc);
+    std::vector<std::vector<float>> wd(max_nr, std::vector<float>(n)), ad(max_nc, std::vector<float>(n));
+    for (int64_t r = 0; r < max_nr; ++r) {
+      const auto x = random_row(rng, n);
+      quantize_row(wt, x.data(), w.data() + r * wrow, n);
+      dequantize_row(wt, w.data() + r * wrow, wd[r].data(), n);
+    }
+    for (int64_t c = 0; c < max_nc; ++c) {
+      const auto x = random_row(rng, n);
+      quantize_row(at, x.data(), a.data() + c * arow, n);
+      dequantize_row(at, a.data() + c * arow, ad[c].data(), n);
+    }
+    // 64-byte aligned like the engine's copies; the kernels also accept any alignment.
+    std::vector<uint8_t> storage(w.size() + 64);
+    uint8_t* iw = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+    interleave_rows(wt, w.data(), iw, max_nr, n);
+    for (int64_t nr : {16, 32, 48, 80}) {
+      for (int64_t nc : {1, 2, 3, 4, 5, 9, 13}) {
+        if (n > 512 && nc != 1 && nc != 5) continue;  // long rows: decode and one prefill count suffice
+        const size_t ldy = nr + 3;
+        std::vector<float> y(ldy * nc, -1.f);
+        k.mat_tile_i16(iw, wrow, nr, a.data(), arow, nc, n, y.data(), ldy);
+        for (int64_t c = 0; c < nc; ++c) {
+          for (int64_t r = 0; r < nr; ++r) {
+            const double tol = tolerance(wt, wd[r], ad[c]);
+            const float want = wt.vec_dot(w.data() + r * wrow, a.data() + c * arow, n);
+            ASSERT_NEAR(y[c * ldy + r], want, tol) << wt.name << " n=" << n << " nr=" << nr << " nc=" << nc
+                                                   << " r=" << r << " c=" << c;
+            worst = std::max(worst, std::fabs(static_cast<double>(y[c * ldy + r]) - want) / tol);
+          }
+          for (size_t r = nr; r < ldy; ++r) ASSERT_EQ(y[c * ldy + r], -1.f) << "wrote past nr: nr=" << nr;
+        }
+      }
+    }
+  }
+  std::printf("[ info     ] %s %s interleaved: worst |tile-ref| = %.3g of the tolerance\n", isa_name(level), wt.name,
+              worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedTest,
+                         testing::Combine(testing::Values(IsaLevel::Avx512), testing::Values(TensorType::Q4_K)),
+                         param_name);
+
+// Interleaving pays only where a group_dot decodes the tiles in registers (src/cpu/x86_gemm.inl): AVX-512
+// VNNI. AVX2 keeps every type plain.
+TEST(Interleave, WhichTypesInterleaveAtWhichLevel) {
+  const CpuFeatures f = detect_cpu_features();
+  if (f.supports(IsaLevel::Avx2))
+    for (TensorType type : kernel_types()) EXPECT_EQ(select_kernels(IsaLevel::Avx2).types[static_cast<size_t>(type)].mat_tile_i16, nullptr);
+  if (!f.supports(IsaLevel::Avx512)) GTEST_SKIP() << "SKIPPED: this CPU has no avx512";
+  for (TensorType type : kernel_types()) {
+    const bool want = type == TensorType::Q4_K;
+    EXPECT_EQ(select_kernels(IsaLevel::Avx512).types[static_cast<size_t>(type)].mat_tile_i16 != nullptr, want)
+        << type_traits(type).name;
+  }
+}
+
+TEST(Interleave, ScalarTableKeepsThePlainLayout) {
+  const KernelTable& t = select_kernels(IsaLevel::Scalar);
+  for (TensorType type : kernel_types()) EXPECT_EQ(t.types[static_cast<size_t>(type)].mat_tile_i16, nullptr);
+}
 
 TEST(ActivationQuantizers, TableEntriesAreBitExact) {
   const CpuFeatures f = detect_cpu_features();

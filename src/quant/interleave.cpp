@@ -1,0 +1,47 @@
+#include "quant/interleave.h"
+
+#include <cstring>
+#include <string>
+
+#include "util/error.h"
+
+namespace strata {
+namespace {
+
+void check(const TypeTraits& t, int64_t rows, int64_t cols) {
+  if (!interleavable(t)) throw InputError(std::string("type ") + t.name + " has no row-interleaved layout");
+  if (rows <= 0 || rows % kInterleaveRows != 0)
+    throw InputError("row interleaving needs a positive multiple of 16 rows, got " + std::to_string(rows));
+  if (cols <= 0 || cols % t.block_elems != 0)
+    throw InputError("row interleaving: " + std::to_string(cols) + " columns is not a whole number of " + t.name +
+                     " blocks");
+}
+
+// Calls f(plain_offset, interleaved_offset) for every granule of the matrix.
+template <class F>
+void for_each_granule(const TypeTraits& t, int64_t rows, int64_t cols, F&& f) {
+  const uint64_t rb = row_bytes(t, cols), bb = t.block_bytes, nb = rb / bb, granules = bb / 4;
+  for (int64_t g = 0; g < rows / kInterleaveRows; ++g) {
+    const uint64_t group = static_cast<uint64_t>(g) * kInterleaveRows * rb;
+    for (uint64_t b = 0; b < nb; ++b)
+      for (uint64_t k = 0; k < granules; ++k)
+        for (int64_t i = 0; i < kInterleaveRows; ++i)
+          f(group + i * rb + b * bb + 4 * k, group + b * kInterleaveRows * bb + 64 * k + 4 * i);
+  }
+}
+
+}  // namespace
+
+bool interleavable(const TypeTraits& t) { return t.block_elems > 1 && t.block_bytes % 4 == 0; }
+
+void interleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
+  check(t, rows, cols);
+  for_each_granule(t, rows, cols, [&](uint64_t plain, uint64_t inter) { std::memcpy(dst + inter, src + plain, 4); });
+}
+
+void deinterleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
+  check(t, rows, cols);
+  for_each_granule(t, rows, cols, [&](uint64_t plain, uint64_t inter) { std::memcpy(dst + plain, src + inter, 4); });
+}
+
+}  // namespace strata
