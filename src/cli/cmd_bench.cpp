@@ -30,6 +30,7 @@ struct BenchArgs {
   std::string isa;
   bool pin = false;
   bool f32_act = false;
+  bool no_repack = false;
   bool json = false;
   uint64_t stream_mib = 0;
 };
@@ -86,7 +87,9 @@ void bench(BenchArgs& a) {
   auto model = Model::load(path);
   ComputeContext compute(co);
   std::fprintf(stderr, "bench: %s, %s\n", compute.describe().c_str(), cpu::describe(compute.features()).c_str());
-  const BenchResult r = run_bench(*model, compute, a.opt);
+  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && a.opt.act_mode == ActivationMode::Quantized);
+  BenchResult r = run_bench(*model, compute, a.opt);
+  r.repack = repack;
   const std::string out = a.json ? bench_to_json(r) : bench_to_text(r);
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
@@ -111,6 +114,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--isa", a->isa, "kernel level: scalar, avx2 or avx512 (default: the best this CPU runs)");
   cmd->add_flag("--pin", a->pin, "pin thread i to the i-th allowed CPU");
   cmd->add_flag("--f32-act", a->f32_act, "the F32 reference path instead of quantized activations");
+  cmd->add_flag("--no-repack", a->no_repack, "compute on the mapped weights as stored (no interleaved DRAM copy)");
   cmd->add_option("--stream-seconds", a->opt.stream_seconds, "time per STREAM-like bandwidth measurement")
       ->capture_default_str();
   cmd->add_option("--stream-mib", a->stream_mib, "bandwidth buffer in MiB (default: max(1 GiB, 4 x LLC); smaller measures caches)");

@@ -42,6 +42,7 @@ struct ChatArgs {
   int threads = 0;
   std::string kv_type = "f16";
   bool no_think = false;
+  bool no_repack = false;
   bool ignore_eog = false;
 };
 
@@ -297,6 +298,7 @@ void chat(const ChatArgs& a) {
   ComputeOptions co;
   co.threads = a.threads;
   std::unique_ptr<ComputeContext> compute = make_compute_without_sigint(co);
+  model->repack(compute->kernels(), compute->pool(), !a.no_repack);
   SessionOptions so;
   so.n_ctx = a.n_ctx;
   so.kv_type = kv;
@@ -412,6 +414,7 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--chat-template", a->chat_template,
                   "chat format instead of the one recognised from the file: " + names);
   cmd->add_flag("--no-think", a->no_think, "Qwen3 / GLM-4.5: render the templates' thinking-off form");
+  cmd->add_flag("--no-repack", a->no_repack, "compute on the mapped weights as stored (no interleaved DRAM copy)");
   cmd->add_option("-n,--n-predict", a->n_predict, "most tokens per answer (-1: until end of turn or full context)")
       ->capture_default_str();
   cmd->add_flag("--ignore-eog", a->ignore_eog, "do not stop at end-of-generation tokens (benchmarks, tests)");

@@ -40,6 +40,7 @@ struct RunArgs {
   std::string record_usage;
   bool quant_act = false;
   bool f32_act = false;
+  bool no_repack = false;
   std::string isa;
   bool pin = false;
   bool no_echo = false;
@@ -130,6 +131,7 @@ void run(const RunArgs& a) {
   if (!a.isa.empty()) co.isa = cpu::parse_isa(a.isa);
   co.pool.pin = a.pin;
   ComputeContext compute(co);
+  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && so.act_mode == ActivationMode::Quantized);
   Session session(*model, compute, so);
 
   SamplerParams sp = a.sp;
@@ -166,10 +168,11 @@ void run(const RunArgs& a) {
     const std::string j = session.usage_json();
     write_file(a.record_usage, j.data(), j.size());
   }
-  std::fprintf(stderr, "prompt: %lld tokens in %.3f s (%.2f tok/s); generation: %zu tokens in %.3f s (%.2f tok/s); seed %llu, %s\n",
+  std::fprintf(stderr, "prompt: %lld tokens in %.3f s (%.2f tok/s); generation: %zu tokens in %.3f s (%.2f tok/s); seed %llu, %s; %s\n",
                static_cast<long long>(r.n_prompt), r.prompt_seconds,
                r.prompt_seconds > 0 ? r.n_prompt / r.prompt_seconds : 0.0, r.tokens.size(), r.gen_seconds,
-               r.gen_seconds > 0 ? r.n_eval / r.gen_seconds : 0.0, static_cast<unsigned long long>(sp.seed), compute.describe().c_str());
+               r.gen_seconds > 0 ? r.n_eval / r.gen_seconds : 0.0, static_cast<unsigned long long>(sp.seed), compute.describe().c_str(),
+               repack.c_str());
 }
 
 }  // namespace
@@ -198,6 +201,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--record-usage", a->record_usage, "write expert selection counts per (layer, expert) as JSON");
   cmd->add_flag("--quant-act", a->quant_act, "quantize activations to the weights' partner type, as ggml does (the default)");
   cmd->add_flag("--f32-act", a->f32_act, "F32 activations and dequantized weight rows: the bit-reproducible scalar reference path");
+  cmd->add_flag("--no-repack", a->no_repack,
+                "compute on the mapped weights as stored (default: matrices with an interleaved kernel are copied "
+                "into DRAM interleaved when the model fits in memory)");
   cmd->add_option("--isa", a->isa, "kernel level: scalar, avx2 or avx512 (default: the best this CPU runs)");
   cmd->add_flag("--pin", a->pin, "pin thread i to the i-th allowed CPU");
   cmd->add_flag("--no-echo", a->no_echo, "do not print the prompt before the generated text");

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
+#include "quant/interleave.h"
 #include "util/error.h"
 
 namespace strata {
@@ -65,12 +67,19 @@ void reference_rows(ThreadPool& pool, const MatMulOp& op, int64_t r0, int64_t r1
   const uint64_t stride = op.w.row_stride();
   const bool direct = t.type == TensorType::F32;
   float* buf = direct ? nullptr : pool.scratch(thread, 0, n_in);
+  auto* plain = op.w.interleaved ? reinterpret_cast<uint8_t*>(pool.scratch(thread, 1, (stride + 3) / 4)) : nullptr;
   for (int64_t r = r0; r < r1; ++r) {
     const float* wr;
     if (direct) {
       wr = reinterpret_cast<const float*>(op.w.data + r * stride);
     } else {
-      t.dequantize(op.w.data + r * stride, buf, n_in);
+      const uint8_t* src = op.w.data + r * stride;
+      if (plain) {
+        interleaved_row(t, op.w.data + (r / kInterleaveRows) * kInterleaveRows * stride, r % kInterleaveRows, n_in,
+                        plain);
+        src = plain;
+      }
+      t.dequantize(src, buf, n_in);
       wr = buf;
     }
     for (int64_t i = 0; i < op.x.rows; ++i) op.y.row(i)[r] = dot_f32(wr, op.x.row(i), n_in);
@@ -113,6 +122,9 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
     const MatMulOp& op = ops[i];
     check_computable(op.w);
     check_shapes(op);
+    if (op.w.interleaved && op.w.rows() % kInterleaveRows != 0)
+      throw Error("matmul '" + std::string(op.w.name) + "': interleaved weight has " + std::to_string(op.w.rows()) +
+                  " rows, not whole groups of 16");
     OpPlan& p = plans[i];
     p = OpPlan{nullptr, nullptr, 0, n_qrows, 0, nullptr, 0, 0};
     total_bytes += op.w.row_stride() * static_cast<uint64_t>(op.w.rows());
@@ -174,6 +186,9 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
   for (size_t i = 0; i < n_ops; ++i) {
     const MatMulOp& op = ops[i];
     plans[i].chunk = chunk_rows(op.w.row_stride(), op.w.rows(), op.x.rows, total_bytes, pool.size());
+    // Interleaved rows split at group boundaries (rows % 16 == 0 was checked above).
+    if (op.w.interleaved)
+      plans[i].chunk = (plans[i].chunk + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
     plans[i].first_task = n_tasks;
     if (op.x.rows > 0) n_tasks += (op.w.rows() + plans[i].chunk - 1) / plans[i].chunk;
   }
@@ -187,8 +202,18 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
       return;
     }
     const uint64_t stride = op.w.row_stride();
-    p.kern->mat_tile(op.w.data + r0 * stride, stride, r1 - r0, p.act, p.act_stride, op.x.rows, op.w.cols(),
-                     op.y.data + r0, static_cast<size_t>(op.y.stride));
+    const size_t ldy = static_cast<size_t>(op.y.stride);
+    if (!op.w.interleaved || p.kern->mat_tile_i16) {
+      const cpu::MatTileFn tile = op.w.interleaved ? p.kern->mat_tile_i16 : p.kern->mat_tile;
+      tile(op.w.data + r0 * stride, stride, r1 - r0, p.act, p.act_stride, op.x.rows, op.w.cols(), op.y.data + r0, ldy);
+      return;
+    }
+    // Interleaved for another level's kernels: each group's rows put back in order, then the plain kernel.
+    auto* rows = reinterpret_cast<uint8_t*>(pool.scratch(thread, 1, (kInterleaveRows * stride + 3) / 4));
+    for (int64_t g = r0; g < r1; g += kInterleaveRows) {
+      deinterleave_rows(*op.w.type, op.w.data + g * stride, rows, kInterleaveRows, op.w.cols());
+      p.kern->mat_tile(rows, stride, kInterleaveRows, p.act, p.act_stride, op.x.rows, op.w.cols(), op.y.data + g, ldy);
+    }
   });
 }
 
@@ -202,14 +227,20 @@ void get_rows(const WeightView& w, const int32_t* ids, int64_t n, const Mat& out
   check_computable(w);
   if (out.cols != w.cols() || out.rows < n)
     throw Error("get_rows '" + std::string(w.name) + "': output shape mismatch");
+  std::vector<uint8_t> plain(w.interleaved ? w.row_stride() : 0);
   for (int64_t i = 0; i < n; ++i) {
     if (ids[i] < 0 || ids[i] >= w.rows())
       throw InputError("token id " + std::to_string(ids[i]) + " is out of range (vocabulary has " +
                        std::to_string(w.rows()) + " tokens)");
-    if (w.type->type == TensorType::F32)
+    if (w.type->type == TensorType::F32) {
       std::copy_n(reinterpret_cast<const float*>(w.row(ids[i])), w.cols(), out.row(i));
-    else
+    } else if (w.interleaved) {
+      interleaved_row(*w.type, w.row(ids[i] / kInterleaveRows * kInterleaveRows), ids[i] % kInterleaveRows, w.cols(),
+                      plain.data());
+      w.type->dequantize(plain.data(), out.row(i), w.cols());
+    } else {
       w.type->dequantize(w.row(ids[i]), out.row(i), w.cols());
+    }
   }
 }
 

@@ -18,11 +18,14 @@ struct WeightView {
   const uint8_t* data = nullptr;
   uint64_t nbytes = 0;
   std::string_view name;  // for error messages and dumps
+  // Rows stored interleaved by 16 (quant/interleave.h, a load-time DRAM copy): row(r) does not point at a
+  // plain row; matmul and get_rows handle the layout.
+  bool interleaved = false;
 
   int64_t cols() const { return ne[0]; }
   int64_t rows() const { return ne[1] * ne[2] * ne[3]; }
   uint64_t row_stride() const { return row_bytes(*type, ne[0]); }
-  const uint8_t* row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_stride(); }
+  const uint8_t* row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_stride(); }  // plain only
   bool valid() const { return data != nullptr; }
 };
 

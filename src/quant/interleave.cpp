@@ -17,16 +17,18 @@ void check(const TypeTraits& t, int64_t rows, int64_t cols) {
                      " blocks");
 }
 
-// Calls f(plain_offset, interleaved_offset) for every granule of the matrix.
+// Calls f(plain, interleaved) for every granule of the matrix: the two byte positions of one 4-byte granule,
+// in tile order (the tile is written front to back while the 16 rows are read in parallel streams).
 template <class F>
 void for_each_granule(const TypeTraits& t, int64_t rows, int64_t cols, F&& f) {
   const uint64_t rb = row_bytes(t, cols), bb = t.block_bytes, nb = rb / bb, granules = bb / 4;
   for (int64_t g = 0; g < rows / kInterleaveRows; ++g) {
     const uint64_t group = static_cast<uint64_t>(g) * kInterleaveRows * rb;
-    for (uint64_t b = 0; b < nb; ++b)
+    for (uint64_t b = 0; b < nb; ++b) {
+      const uint64_t tile = group + b * kInterleaveRows * bb, block = group + b * bb;
       for (uint64_t k = 0; k < granules; ++k)
-        for (int64_t i = 0; i < kInterleaveRows; ++i)
-          f(group + i * rb + b * bb + 4 * k, group + b * kInterleaveRows * bb + 64 * k + 4 * i);
+        for (int64_t i = 0; i < kInterleaveRows; ++i) f(block + i * rb + 4 * k, tile + 64 * k + 4 * i);
+    }
   }
 }
 
@@ -42,6 +44,14 @@ void interleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int6
 void deinterleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols) {
   check(t, rows, cols);
   for_each_granule(t, rows, cols, [&](uint64_t plain, uint64_t inter) { std::memcpy(dst + plain, src + inter, 4); });
+}
+
+void interleaved_row(const TypeTraits& t, const uint8_t* group, int64_t i, int64_t cols, uint8_t* dst) {
+  check(t, kInterleaveRows, cols);
+  const uint64_t bb = t.block_bytes, nb = row_bytes(t, cols) / bb;
+  for (uint64_t b = 0; b < nb; ++b)
+    for (uint64_t k = 0; k < bb / 4; ++k)
+      std::memcpy(dst + b * bb + 4 * k, group + b * kInterleaveRows * bb + 64 * k + 4 * i, 4);
 }
 
 }  // namespace strata

@@ -25,7 +25,10 @@ bool interleavable(const TypeTraits& t);
 // src: `rows` plain rows of `cols` elements (rows % 16 == 0); dst: the same bytes interleaved. dst and src
 // must not overlap. Throws InputError when the type or shape does not qualify.
 void interleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols);
-// The inverse (tests, debug dumps, the reference path).
+// The inverse (tests, debug dumps).
 void deinterleave_rows(const TypeTraits& t, const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols);
+// Row i (0 <= i < 16) of the interleaved group starting at `group`, as row_bytes(t, cols) plain bytes
+// (the reference path and embedding lookups read single rows).
+void interleaved_row(const TypeTraits& t, const uint8_t* group, int64_t i, int64_t cols, uint8_t* dst);
 
 }  // namespace strata

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "plan/plan.h"
+#include "quant/interleave.h"
 #include "plan/usage.h"
 #include "runtime/peak_int8.h"
 #include "runtime/sampler.h"
@@ -131,14 +132,19 @@ double pool_read_bandwidth(ThreadPool& pool, uint64_t bytes) {
   return best;
 }
 
-// Matvec rate of one matrix's kernel over an LLC-resident slice of it, all threads.
-double kernel_rate_on(ComputeContext& compute, const CatalogueEntry& e) {
-  const cpu::TypeKernels& k = compute.kernels()[e.traits->type];
-  const int64_t n = e.ne[0];
-  const uint64_t stride = row_bytes(*e.traits, n);
+// Matvec rate of one matrix's kernel over an LLC-resident slice of it, all threads, in the layout the
+// model holds it (interleaved when repacked).
+double kernel_rate_on(ComputeContext& compute, const WeightView& v) {
+  const cpu::TypeKernels& k = compute.kernels()[v.type->type];
+  const int64_t n = v.cols();
+  const uint64_t stride = v.row_stride();
   const size_t llc = last_level_cache_bytes();
-  const uint64_t window = std::min<uint64_t>(e.nbytes, llc ? llc / 4 : (32u << 20));
-  const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(window / stride));
+  const uint64_t window = std::min<uint64_t>(v.nbytes, llc ? llc / 4 : (32u << 20));
+  int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(window / stride));
+  const int64_t unit = v.interleaved ? kInterleaveRows : 1;  // interleaved rows go in whole groups
+  rows = std::max(unit, rows / unit * unit);
+  const cpu::MatTileFn tile = v.interleaved ? k.mat_tile_i16 : k.mat_tile;
+  if (!tile) return 0;
   const TypeTraits* act = find_type(static_cast<uint32_t>(k.act_type));
   if (!act) return 0;
   std::vector<float> x(static_cast<size_t>(n));
@@ -148,11 +154,11 @@ double kernel_rate_on(ComputeContext& compute, const CatalogueEntry& e) {
   std::vector<float> y(static_cast<size_t>(rows));
   ThreadPool& pool = compute.pool();
   const int64_t n_tasks = 4 * static_cast<int64_t>(pool.size());
-  const int64_t chunk = (rows + n_tasks - 1) / n_tasks;
+  const int64_t chunk = ((rows + n_tasks - 1) / n_tasks + unit - 1) / unit * unit;
   auto pass = [&] {
     pool.run(n_tasks, [&](int64_t t, int) {
       const int64_t r0 = t * chunk, r1 = std::min(rows, r0 + chunk);
-      if (r0 < r1) k.mat_tile(e.data + r0 * stride, stride, r1 - r0, xq.data(), 0, 1, n, y.data() + r0, 0);
+      if (r0 < r1) tile(v.data + r0 * stride, stride, r1 - r0, xq.data(), 0, 1, n, y.data() + r0, 0);
     });
   };
   pass();  // into the cache
@@ -171,7 +177,8 @@ double kernel_rate_on(ComputeContext& compute, const CatalogueEntry& e) {
 
 // The decode kernels' own ceiling for this model: per weight type, the matvec rate on its largest
 // matrix, combined by the bytes of that type one token reads (time = sum bytes_t / rate_t).
-double kernel_decode_rate(ComputeContext& compute, const ModelCatalogue& cat, std::string* types) {
+double kernel_decode_rate(ComputeContext& compute, const Weights& w, std::string* types) {
+  const ModelCatalogue& cat = w.catalogue();
   struct PerType {
     const CatalogueEntry* largest = nullptr;
     double bytes = 0;
@@ -188,7 +195,7 @@ double kernel_decode_rate(ComputeContext& compute, const ModelCatalogue& cat, st
   double bytes = 0, seconds = 0;
   for (const PerType& p : per) {
     if (!p.largest) continue;
-    const double rate = kernel_rate_on(compute, *p.largest);
+    const double rate = kernel_rate_on(compute, w.view(TensorRef{static_cast<int32_t>(p.largest - cat.entries.data())}));
     if (rate <= 0) continue;
     bytes += p.bytes;
     seconds += p.bytes / rate;
@@ -344,7 +351,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
 
     // The planner's view of this run: one DRAM tier at the bandwidth just measured, a CPU whose decode
     // kernels consume at most the rate measured here, and the pool hand-offs of each layer.
-    r.kernel_decode_bytes_per_s = kernel_decode_rate(compute, cat, &r.kernel_decode_type);
+    r.kernel_decode_bytes_per_s = kernel_decode_rate(compute, model.weights(), &r.kernel_decode_type);
     r.pool_job_seconds = pool_job_seconds(pool);
     MachineProfile m;
     m.cpu.model = cpu::describe(compute.features());
@@ -389,7 +396,7 @@ std::string bench_to_json(const BenchResult& r) {
   o << "{\n  \"model\": \"" << json_escape(r.model) << "\",\n  \"arch\": \"" << json_escape(r.arch)
     << "\",\n  \"isa\": \"" << r.isa << "\",\n  \"threads\": " << r.threads << ",\n  \"n_prompt\": " << r.n_prompt
     << ",\n  \"n_gen\": " << r.n_gen << ",\n  \"depth\": " << r.depth << ",\n  \"reps\": " << r.reps
-    << ",\n  \"model_bytes\": " << r.model_bytes << ",\n";
+    << ",\n  \"model_bytes\": " << r.model_bytes << ",\n  \"repack\": \"" << json_escape(r.repack) << "\",\n";
   o << "  \"prefill_tok_s\": " << json_stat(r.prefill_tok_s) << ",\n";
   o << "  \"decode_tok_s\": " << json_stat(r.decode_tok_s) << ",\n";
   std::snprintf(buf, sizeof buf,
@@ -428,6 +435,7 @@ std::string bench_to_text(const BenchResult& r) {
                 r.model.c_str(), r.arch.c_str(), static_cast<double>(r.model_bytes) * 1e-9, r.isa.c_str(), r.threads,
                 r.reps);
   o << buf;
+  if (!r.repack.empty()) o << r.repack << "\n";
   if (r.n_prompt > 0) {
     o << "prefill pp" << r.n_prompt << ": " << st(r.prefill_tok_s, 1, "%.2f tok/s [%.2f, %.2f]") << "\n";
     std::snprintf(buf, sizeof buf, "  %.3g MAC/token; %s; int8 peak %.1f GMAC/s (%s); ratio %.1f%%\n",

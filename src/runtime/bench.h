@@ -37,6 +37,7 @@ struct BenchResult {
   int64_t n_prompt = 0, n_gen = 0, depth = 0;
   int reps = 0;
   uint64_t model_bytes = 0;
+  std::string repack;  // what load-time repacking did (Model::repack), set by the caller
   // Decode.
   Stat decode_tok_s;
   double weight_bytes_per_token = 0;  // non-expert tensors + the experts actually selected

@@ -8,6 +8,7 @@
 #include "gguf/reader.h"
 #include "model/arch/arch.h"
 #include "model/arch/weights.h"
+#include "cpu/kernels.h"
 #include "model/catalogue.h"
 
 namespace strata {
@@ -24,11 +25,20 @@ class Model {
   ArchModel& arch() { return *arch_; }
   std::string name() const;
 
+  // Load-time repacking: the matrices `kernels` has an interleaved kernel for (TypeKernels::mat_tile_i16)
+  // are copied into DRAM interleaved (MappedWeights::interleave). For weights that live in DRAM; a model
+  // larger than the memory it may use is left as mapped (see the front ends' --no-repack).
+  InterleaveStats interleave_weights(const cpu::KernelTable& kernels, ThreadPool* pool = nullptr);
+  // The front ends' policy: interleave when `enabled` and the model's tensors fit in 80% of the memory
+  // available now (a model that does not fit is read from the file and a copy would only evict it).
+  // Returns a one-line note saying what was done and why.
+  std::string repack(const cpu::KernelTable& kernels, ThreadPool& pool, bool enabled);
+
  private:
   Model() = default;
   GgufModel gguf_;
   ModelCatalogue cat_;
-  std::unique_ptr<Weights> weights_;
+  std::unique_ptr<MappedWeights> weights_;
   std::unique_ptr<ArchModel> arch_;
 };
 

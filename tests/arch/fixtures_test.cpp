@@ -99,6 +99,28 @@ TEST_P(FixtureTest, QuantizedActivationsMeetTheReadmeRule) {
   EXPECT_EQ(quantized_rule(all, is_low_bit(model) ? 0.5f : 0.35f), "") << model << "/" << seq;
 }
 
+// Load-time repacking (quant/interleave.h). The F32 reference path reads interleaved rows back one at a time,
+// so its logits must be bit-identical to the plain file's; the quantized path's integer sums are unchanged and
+// only float summation order differs, so it is held to the same README rule as the plain run.
+TEST_P(FixtureTest, RepackedWeightsKeepTheResults) {
+  const auto& [model, seq] = GetParam();
+  if (!is_quantized(model)) GTEST_SKIP() << "unquantized weights are never interleaved";
+  STRATA_FIXTURE_OR_SKIP(path, "models/" + model + ".gguf");
+  ReferenceCase rc = load_reference_case(model, seq);
+  const EngineRows plain = run_engine(rc, EngineConfig{.kv_f32 = false});
+  const EngineRows f32 = run_engine(rc, EngineConfig{.kv_f32 = false, .repack = true});
+  if (f32.repacked_tensors == 0) GTEST_SKIP() << "SKIPPED: no matrix of " << model << " interleaves on this CPU";
+  EXPECT_EQ(f32.prompt, plain.prompt) << model << "/" << seq << ": F32 path over interleaved rows";
+  EXPECT_EQ(f32.decode, plain.decode) << model << "/" << seq << ": F32 path over interleaved rows";
+  const EngineRows q = run_engine(rc, EngineConfig{.kv_f32 = false, .quantized_activations = true, .repack = true});
+  RowStats all = compare_rows(q.prompt, read_f32_file(rc.file(".logits.f32")), rc.n_vocab);
+  const RowStats d = compare_rows(q.decode, read_f32_file(rc.file(".decode.f32")), rc.n_vocab);
+  std::printf("[ repacked ] %s/%s %d tensors; quant-act prompt max %.3g decode max %.3g\n", model.c_str(), seq.c_str(),
+              q.repacked_tensors, all.max, d.max);
+  all.row_max.insert(all.row_max.end(), d.row_max.begin(), d.row_max.end());
+  EXPECT_EQ(quantized_rule(all, is_low_bit(model) ? 0.5f : 0.35f), "") << model << "/" << seq;
+}
+
 std::vector<std::pair<std::string, std::string>> cases() {
   auto c = list_reference_cases({"llama", "stories", "qwen3moe"});
   // Keeps the suite instantiated (and visibly skipped) on machines without ../shared/fixtures.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "cpu/kernels.h"
 #include "ops/thread_pool.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
@@ -59,6 +60,9 @@ std::vector<std::pair<std::string, std::string>> list_reference_cases(const std:
 
 EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg) {
   auto model = Model::load(rc.model_path());
+  EngineRows r;
+  if (cfg.repack)
+    r.repacked_tensors = model->interleave_weights(cpu::select_kernels(cpu::select_isa(cpu::detect_cpu_features()))).tensors;
   ThreadPool pool(cfg.threads);
   SessionOptions so;
   so.n_ctx = 256;
@@ -66,7 +70,6 @@ EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg) {
   so.n_batch = cfg.n_batch;
   so.act_mode = cfg.quantized_activations ? ActivationMode::Quantized : ActivationMode::F32;
   Session s(*model, pool, so);
-  EngineRows r;
   auto lp = s.eval(rc.prompt, true);
   r.prompt.assign(lp.begin(), lp.end());
   for (int32_t t : rc.greedy) {

@@ -33,12 +33,14 @@ std::vector<std::pair<std::string, std::string>> list_reference_cases(const std:
 struct EngineRows {
   std::vector<float> prompt;  // [n_prompt x n_vocab]
   std::vector<float> decode;  // [n_gen x n_vocab]
+  int repacked_tensors = 0;   // EngineConfig::repack: how many matrices were interleaved
 };
 struct EngineConfig {
   bool kv_f32 = true;
   bool quantized_activations = false;
   int threads = 2;
   int64_t n_batch = 512;
+  bool repack = false;  // interleave what this CPU's best kernels can (Model::interleave_weights)
 };
 EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg);
 

@@ -1,5 +1,13 @@
 #include "model/arch/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <new>
+
+#include "quant/interleave.h"
 #include "util/error.h"
 
 namespace strata {
@@ -54,7 +62,68 @@ TensorRef Weights::require(int layer, std::string_view role, std::vector<int64_t
 }
 
 MappedWeights::MappedWeights(const ModelCatalogue& cat, std::string source)
-    : cat_(cat), source_(std::move(source)) {}
+    : cat_(cat), source_(std::move(source)), interleaved_(cat.entries.size(), nullptr) {}
+
+MappedWeights::~MappedWeights() = default;
+
+void MappedWeights::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+
+namespace {
+
+// Matrices whose every reader is matmul over the whole tensor or whole experts. MLA's k_b/v_b (and the
+// attn_kv_b they may be cut from) are read per head, in row slices that need not be whole 16-row groups.
+bool matmul_only(const CatalogueEntry& e) {
+  switch (e.cls) {
+    case TensorClass::Attention:
+    case TensorClass::DenseFfn:
+    case TensorClass::RoutedExperts:
+    case TensorClass::SharedExpert:
+    case TensorClass::Output:
+      break;
+    default:
+      return false;
+  }
+  return e.role.rfind("attn_kv_b.", 0) != 0 && e.role.rfind("attn_k_b.", 0) != 0 && e.role.rfind("attn_v_b.", 0) != 0;
+}
+
+}  // namespace
+
+InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTraits&)>& has_kernel, ThreadPool* pool) {
+  const auto t0 = std::chrono::steady_clock::now();
+  InterleaveStats st;
+  [[maybe_unused]] const long page = sysconf(_SC_PAGESIZE);
+  for (size_t i = 0; i < cat_.entries.size(); ++i) {
+    const CatalogueEntry& e = cat_.entries[i];
+    if (interleaved_[i] || !e.data || !e.traits || e.n_dims < 2 || !matmul_only(e)) continue;
+    if (!interleavable(*e.traits) || e.ne[1] % kInterleaveRows != 0 || !has_kernel(*e.traits)) continue;
+    const int64_t rows = e.ne[1] * e.ne[2] * e.ne[3];
+    // 2 MiB-aligned so the copy can sit on transparent huge pages (fewer TLB misses while streaming).
+    constexpr size_t kAlign = 2u << 20;
+    const size_t size = (e.nbytes + kAlign - 1) / kAlign * kAlign;
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, size));
+    if (!p) throw std::bad_alloc();
+    owned_.emplace_back(p);
+    madvise(p, size, MADV_HUGEPAGE);  // advisory; ignored where THP is off
+    const uint64_t group_bytes = row_bytes(*e.traits, e.ne[0]) * kInterleaveRows;
+    auto part = [&](int64_t g0, int64_t g1, int) {
+      interleave_rows(*e.traits, e.data + g0 * group_bytes, p + g0 * group_bytes, (g1 - g0) * kInterleaveRows, e.ne[0]);
+    };
+    if (pool) pool->parallel_for(rows / kInterleaveRows, 16, part);
+    else part(0, rows / kInterleaveRows, 0);
+    interleaved_[i] = p;
+#ifdef MADV_COLD
+    // The mapped bytes are not read again: reclaim them first (whole pages inside the tensor). MADV_COLD
+    // only ages the pages, so it is safe whatever backs the mapping.
+    const auto a = (reinterpret_cast<uintptr_t>(e.data) + page - 1) / page * page;
+    const auto b = (reinterpret_cast<uintptr_t>(e.data) + e.nbytes) / page * page;
+    if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_COLD);
+#endif
+    ++st.tensors;
+    st.bytes += e.nbytes;
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return st;
+}
 
 TensorRef MappedWeights::lookup(int layer, std::string_view role) const {
   const CatalogueEntry* e = layer < 0 ? cat_.find(role) : cat_.find(layer, role);
@@ -66,14 +135,17 @@ const CatalogueEntry& MappedWeights::entry(TensorRef ref) const { return cat_.en
 
 WeightView MappedWeights::view(TensorRef ref) const {
   const CatalogueEntry& e = cat_.entries[ref.id];
-  return WeightView{e.traits, e.ne, e.data, e.nbytes, e.name};
+  const uint8_t* inter = interleaved_[ref.id];
+  return WeightView{e.traits, e.ne, inter ? inter : e.data, e.nbytes, e.name, inter != nullptr};
 }
 
 WeightView MappedWeights::expert(TensorRef ref, int x) const {
   const CatalogueEntry& e = cat_.entries[ref.id];
   if (x < 0 || x >= e.ne[2]) throw Error("expert " + std::to_string(x) + " out of range for '" + e.name + "'");
   const uint64_t bytes = row_bytes(*e.traits, e.ne[0]) * static_cast<uint64_t>(e.ne[1]);
-  return WeightView{e.traits, {e.ne[0], e.ne[1], 1, 1}, e.data + bytes * x, bytes, e.name};
+  const uint8_t* inter = interleaved_[ref.id];
+  return WeightView{e.traits, {e.ne[0], e.ne[1], 1, 1}, (inter ? inter : e.data) + bytes * x, bytes, e.name,
+                    inter != nullptr};
 }
 
 }  // namespace strata

@@ -7,12 +7,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "model/catalogue.h"
 #include "ops/tensor.h"
+#include "ops/thread_pool.h"
 
 namespace strata {
 
@@ -50,11 +53,27 @@ class Weights {
   virtual const CatalogueEntry& entry(TensorRef ref) const = 0;
 };
 
+// What MappedWeights::interleave did.
+struct InterleaveStats {
+  int tensors = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+};
+
 // Weights that are all mapped in memory (the GGUF mmap). Holds a reference to the catalogue, which
 // must outlive it.
 class MappedWeights final : public Weights {
  public:
   MappedWeights(const ModelCatalogue& cat, std::string source);
+  ~MappedWeights() override;
+
+  // Copies every matrix that only matmul reads (attention, FFN, expert and output projections; not the
+  // embedding, router or MLA's per-head k_b/v_b slices), whose rows come in whole groups of 16 and whose
+  // type `has_kernel` accepts, into DRAM in the row-interleaved layout (quant/interleave.h). Views of those
+  // tensors then point at the copy with interleaved = true. Call before the first forward pass; the
+  // mapping's pages of the copied tensors are released to the page cache.
+  // `pool` (optional) splits each tensor's groups over its threads.
+  InterleaveStats interleave(const std::function<bool(const TypeTraits&)>& has_kernel, ThreadPool* pool = nullptr);
 
   WeightView view(TensorRef ref) const override;
   WeightView expert(TensorRef ref, int e) const override;
@@ -66,8 +85,13 @@ class MappedWeights final : public Weights {
   const CatalogueEntry& entry(TensorRef ref) const override;
 
  private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const;
+  };
   const ModelCatalogue& cat_;
   std::string source_;
+  std::vector<const uint8_t*> interleaved_;  // per catalogue entry: the interleaved copy, or nullptr
+  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> owned_;
 };
 
 }  // namespace strata
