@@ -292,12 +292,88 @@ struct GemmQ3_K {
   }
 };
 
-// Q2_K: levels 0..3 with 4-bit scales per 16 elements. The scale is folded into the stored level
-// (q * sc <= 45 fits a byte), so the whole super-block is one integer sum, as in the reference
-// (sum_g sc_g * sum q*a == sum (q*sc)*a).
+// A VPSHUFB control, the same in every 128-bit lane: byte b0 of each int32 lane to the lane's byte 0 and
+// (b1 >= 0) byte b1 to its byte 2, every other byte zeroed.
+struct alignas(64) ByteCtl {
+  uint8_t b[64];
+};
+constexpr ByteCtl byte_ctl(int b0, int b1) {
+  ByteCtl c{};
+  for (int i = 0; i < 64; ++i) {
+    const int dword = i % 16 / 4, pos = i % 4;
+    c.b[i] = pos == 0                ? static_cast<uint8_t>(4 * dword + b0)
+             : pos == 2 && b1 >= 0 ? static_cast<uint8_t>(4 * dword + b1)
+                                   : uint8_t{0x80};
+  }
+  return c;
+}
+
+// Q2_K: levels 0..3 with 4-bit scales per 16 elements. The slab decoder folds the scale into the stored
+// level (q * sc <= 45 fits a byte), so the whole super-block is one integer sum, as in the reference
+// (sum_g sc_g * sum q*a == sum (q*sc)*a); group_dot scales each group's sum instead (see there).
 struct GemmQ2_K {
   static constexpr int kBytes = 84, kSubQuads = 64, kOff = 0, kUmax = 45;
   static constexpr bool kMins = true, kNeedsVnni = false;
+  // VPSHUFB controls for group_dot: kPick[B] makes byte B of each int32 lane that lane's value (one scale
+  // as the int16 pair (sc, 0)); kPair[P] makes bytes 2P, 2P + 1 an int16 pair (two mins, the bsums' layout).
+  static constexpr ByteCtl kPick[4] = {byte_ctl(0, -1), byte_ctl(1, -1), byte_ctl(2, -1), byte_ctl(3, -1)};
+  static constexpr ByteCtl kPair[2] = {byte_ctl(0, 1), byte_ctl(2, 3)};
+
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  // Tile lines (64 bytes, granule k of the 16 rows): 0..3 scales, 4..19 qs, 20 d | dmin << 16.
+  // Per 16-element group G = 8h + 2s + p (half h, shift s, p: granules 4p..4p+3 of the half's 8), the
+  // 4 granules' levels are taken in place as x & (3 << 2s), 4^s times the level (up to 192: VPDPBUSD sums
+  // u8 x s8 exactly), so the group's dot is 4^s * sum(q * a). Shifted back for s >= 2 (exact: a multiple of
+  // 16 or 64), it is at most 4 * 16 * 3 * 128 = 24576 and fits the low int16 of the lane (the high one
+  // holds its sign), so one VPDPWSSD against (sc, 0) adds sc * it exactly. s == 1 groups keep the factor 4 in
+  // their own accumulator, shifted out once per super-block. isum is then the reference's integer sum; the
+  // mins are dotted with the bsums as 16 * min (x & 0xF0), shifted out likewise.
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    static_assert(O::kRows == 16, "one 16-row group per vector");
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), mf0 = O::set1_8(0xF0);
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      VI sc[4];  // scale lines, low nibbles
+      VI macc = O::zero();
+      for (int k = 0; k < 4; ++k) {
+        const VI v = O::loadu(g + 64 * k);
+        sc[k] = O::and_(v, m0f);
+        const VI hi = O::and_(v, mf0);
+        macc = O::wdot(macc, O::shuffle8(hi, O::loadu(kPair[0].b)), O::bcast(a + 260 + 8 * k));
+        macc = O::wdot(macc, O::shuffle8(hi, O::loadu(kPair[1].b)), O::bcast(a + 264 + 8 * k));
+      }
+      VI isum[4] = {O::zero(), O::zero(), O::zero(), O::zero()};  // per shift s
+      unroll<2>([&](auto hh) {
+        constexpr int H = decltype(hh)::value;
+        unroll<2>([&](auto pp) {
+          constexpr int P = decltype(pp)::value;
+          VI x[4];
+          for (int q = 0; q < 4; ++q) x[q] = O::loadu(g + 64 * (4 + 8 * H + 4 * P + q));
+          unroll<4>([&](auto ss) {
+            constexpr int S = decltype(ss)::value, G = 8 * H + 2 * S + P;
+            const VI m = O::set1_8(3 << (2 * S));
+            VI acc = O::zero();
+            for (int q = 0; q < 4; ++q)
+              acc = O::dot(acc, O::and_(x[q], m), O::bcast(a + 4 + 128 * H + 32 * S + 16 * P + 4 * q));
+            if constexpr (S >= 2) acc = O::template srai32<2 * S>(acc);
+            isum[S] = O::wdot(isum[S], acc, O::shuffle8(sc[G / 4], O::loadu(kPick[G % 4].b)));
+          });
+        });
+      });
+      const VI i1 = O::add32(O::add32(isum[0], isum[2]), O::add32(isum[3], O::template srai32<2>(isum[1])));
+      const VI dd = O::loadu(g + 64 * 20);
+      const VF d = O::cvtph_lo(dd), dmin = O::cvtph_lo(O::template srli32<16>(dd));
+      VF facc = O::mulf(O::cvt(i1), d);
+      facc = O::fnma(O::cvt(O::template srai32<4>(macc)), dmin, facc);
+      out = O::fma(facc, O::setf(load_f32(a)), out);
+    }
+    return out;
+  }
   template <class O, class Src, class S>
   [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI v[4], t[4];
@@ -363,12 +439,14 @@ struct GemmIQ4_XS {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Decode of interleaved rows (nc == 1). A type's group_dot reads a 16-row group's tiles straight into
-// registers, lanes being rows as in a slab, and never stores a slab: about 12 vector operations per row and
-// Q4_K super-block against ~50 for the per-row kernel on plain rows (x86_rowdot.inl), which unpacks scales
-// per row and reduces across lanes. AVX-512 VNNI only: the high nibbles are dotted in place (x & 0xF0, 16
-// times the level, up to 240), which VPDPBUSD sums exactly and AVX2's saturating maddubs would not; and
-// without a group_dot the slab path decodes slower than the per-row kernel, so such types stay plain.
+// Decode of interleaved rows (nc == 1). A type's group_dot (Q4_K, Q2_K) reads a 16-row group's tiles
+// straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13 vector
+// operations per row and super-block against ~50 for the per-row kernel on plain rows (x86_rowdot.inl),
+// which unpacks scales per row and reduces across lanes (LLC-resident 2-thread matvec: Q4_K 26 -> 40 GB/s,
+// Q2_K 15 -> 40 GB/s). AVX-512 VNNI only: levels are dotted in place, masked but not shifted down (Q4_K's
+// high nibbles x & 0xF0 up to 240, Q2_K's x & 0xC0 up to 192), which VPDPBUSD sums exactly and AVX2's
+// saturating maddubs would not; and without a group_dot the slab path decodes slower than the per-row
+// kernel, so such types stay plain.
 
 template <class P, class O>
 concept HasGroupDot = requires(const uint8_t* p) { P::template group_dot<O>(p, 1, p); };

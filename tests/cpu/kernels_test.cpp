@@ -342,18 +342,20 @@ TEST_P(InterleavedTest, MatTileMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedTest,
-                         testing::Combine(testing::Values(IsaLevel::Avx512), testing::Values(TensorType::Q4_K)),
+                         testing::Combine(testing::Values(IsaLevel::Avx512),
+                                          testing::Values(TensorType::Q2_K, TensorType::Q4_K)),
                          param_name);
 
 // Interleaving pays only where a group_dot decodes the tiles in registers (src/cpu/x86_gemm.inl): AVX-512
 // VNNI. AVX2 keeps every type plain.
 TEST(Interleave, WhichTypesInterleaveAtWhichLevel) {
   const CpuFeatures f = detect_cpu_features();
-  if (f.supports(IsaLevel::Avx2))
+  if (f.supports(IsaLevel::Avx2)) {
     for (TensorType type : kernel_types()) EXPECT_EQ(select_kernels(IsaLevel::Avx2).types[static_cast<size_t>(type)].mat_tile_i16, nullptr);
+  }
   if (!f.supports(IsaLevel::Avx512)) GTEST_SKIP() << "SKIPPED: this CPU has no avx512";
   for (TensorType type : kernel_types()) {
-    const bool want = type == TensorType::Q4_K;
+    const bool want = type == TensorType::Q2_K || type == TensorType::Q4_K;
     EXPECT_EQ(select_kernels(IsaLevel::Avx512).types[static_cast<size_t>(type)].mat_tile_i16 != nullptr, want)
         << type_traits(type).name;
   }
