@@ -194,6 +194,53 @@ struct GemmQ4_K {
 struct GemmQ5_K {
   static constexpr int kBytes = 176, kSubQuads = 8, kOff = 0, kUmax = 31;
   static constexpr bool kMins = true, kNeedsVnni = false;
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  // Tile lines: 0..3 d, dmin and scales (as Q4_K), 4..11 qh, 12..43 qs. Granule q of qh holds the fifth bits
+  // of qs granule q of every 32-byte chunk C (bit 2C: low nibble, 2C + 1: high nibble). The low level is
+  // (x & 0x0F) | fifth bit at bit 4; the high one is built as 8 times the level, ((x >> 1) & 0x78) | fifth
+  // bit at bit 7 (up to 248, fits the unsigned byte; the 1/8 is exact in the float scale). The qh granule
+  // is shifted once per bit position needed and serves all four chunks.
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), m78 = O::set1_8(0x78), b4 = O::set1_8(0x10), b7 = O::set1_8(0x80);
+    const VF eighth = O::setf(1.f / 8);
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      K4Scales<O> s;
+      k4_scales_mins<O>(TileSource{g}, s);
+      VI lo[4], hi[4];
+      for (int c = 0; c < 4; ++c) lo[c] = hi[c] = O::zero();
+      for (int q = 0; q < 8; ++q) {
+        const VI h = O::loadu(g + 64 * (4 + q));
+        // hs[k] = h << (6 - 2k) (k < 3), h (k == 3), h >> 2 (k == 4), 16-bit shifts: bit 4 of hs[C + 1] is
+        // bit 2C of each byte, bit 7 of hs[C] is bit 2C + 1.
+        const VI hs[5] = {O::template slli16<6>(h), O::template slli16<4>(h), O::template slli16<2>(h), h,
+                          O::template srli16<2>(h)};
+        unroll<4>([&](auto c) {
+          constexpr int C = decltype(c)::value;
+          const VI x = O::loadu(g + 64 * (12 + 8 * C + q));  // granule q of block bytes 48 + 32C..
+          const VI ul = O::or_(O::and_(x, m0f), O::and_(hs[C + 1], b4));
+          const VI uh = O::or_(O::and_(O::template srli16<1>(x), m78), O::and_(hs[C], b7));
+          lo[C] = O::dot(lo[C], ul, O::bcast(a + 4 + 64 * C + 4 * q));
+          hi[C] = O::dot(hi[C], uh, O::bcast(a + 36 + 64 * C + 4 * q));
+        });
+      }
+      VF facc = O::zerof();
+      for (int c = 0; c < 4; ++c) {
+        facc = O::fma(O::cvt(lo[c]), s.fs[2 * c], facc);
+        facc = O::fma(O::cvt(hi[c]), O::mulf(s.fs[2 * c + 1], eighth), facc);
+      }
+      VI macc = O::zero();
+      for (int i = 0; i < 8; ++i) macc = O::wdot(macc, s.mc[i], O::bcast(a + 260 + 4 * i));
+      facc = O::fnma(O::cvt(macc), s.md, facc);
+      out = O::fma(facc, O::setf(load_f32(a)), out);
+    }
+    return out;
+  }
   template <class O, class Src, class S>
   [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     k4_scales_mins<O>(src, s);
@@ -439,14 +486,15 @@ struct GemmIQ4_XS {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Decode of interleaved rows (nc == 1). A type's group_dot (Q4_K, Q2_K) reads a 16-row group's tiles
-// straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13 vector
-// operations per row and super-block against ~50 for the per-row kernel on plain rows (x86_rowdot.inl),
-// which unpacks scales per row and reduces across lanes (LLC-resident 2-thread matvec: Q4_K 26 -> 40 GB/s,
-// Q2_K 15 -> 40 GB/s). AVX-512 VNNI only: levels are dotted in place, masked but not shifted down (Q4_K's
-// high nibbles x & 0xF0 up to 240, Q2_K's x & 0xC0 up to 192), which VPDPBUSD sums exactly and AVX2's
-// saturating maddubs would not; and without a group_dot the slab path decodes slower than the per-row
-// kernel, so such types stay plain.
+// Decode of interleaved rows (nc == 1). A type's group_dot (Q2_K, Q4_K, Q5_K) reads a 16-row group's
+// tiles straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13 vector
+// operations per row and super-block (Q5_K ~23) against ~50 for the per-row kernel on plain rows
+// (x86_rowdot.inl), which unpacks scales per row and reduces across lanes. LLC-resident 2-thread matvec,
+// plain -> interleaved: Q4_K 26 -> 40 GB/s, Q2_K 11-16 -> 44-53 GB/s, Q5_K 25-26 -> 37-42 GB/s. AVX-512
+// VNNI only: levels are dotted as unsigned bytes up to 248, some left scaled up in place rather than
+// shifted down (Q4_K's high nibbles x & 0xF0, Q2_K's x & 0xC0, Q5_K's 8x high levels), which VPDPBUSD sums
+// exactly and AVX2's saturating maddubs would not; and without a group_dot the slab path decodes slower
+// than the per-row kernel, so such types stay plain.
 
 template <class P, class O>
 concept HasGroupDot = requires(const uint8_t* p) { P::template group_dot<O>(p, 1, p); };
