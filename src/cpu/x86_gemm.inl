@@ -128,19 +128,6 @@ template <class O, class Src, class S>
   s.md = dmin;
 }
 
-// Prefetch for the group_dot decoders, which stream one contiguous run of tiles per thread. Every line is
-// requested twice: into L2 16 KiB ahead, enough lines in flight to cover DRAM latency at the machine's read
-// rate without holding L1 fill buffers for the whole trip, and into L1 1 KiB ahead so the loads hit. The
-// single T0 request 4 KiB ahead the per-row kernels use gave 41-45 tok/s on the qwen3 slice where this
-// gives 50-54 in the same quiet window (2 threads; docs/performance.md).
-template <int kBytes>
-inline void prefetch_tile(const uint8_t* tile) {
-  for (int off = 0; off < kBytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(tile + (16 << 10) + off), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char*>(tile + (1 << 10) + off), _MM_HINT_T0);
-  }
-}
-
 // Scales of one super-block for 16 rows held in registers (the Slab fields k4_scales_mins fills), for the
 // decode kernels that dot interleaved tiles without storing a slab.
 template <class O>
@@ -167,7 +154,7 @@ struct GemmQ4_K {
     const VF sixteenth = O::setf(1.f / 16);  // exact: high-nibble sums are 16x the level sums
     VF out = O::zerof();
     for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
-      prefetch_tile<kTile>(g);
+      prefetch_ahead<kTile>(g);
       K4Scales<O> s;
       k4_scales_mins<O>(TileSource{g}, s);
       VF facc = O::zerof();
@@ -222,7 +209,7 @@ struct GemmQ5_K {
     const VF eighth = O::setf(1.f / 8);
     VF out = O::zerof();
     for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
-      prefetch_tile<kTile>(g);
+      prefetch_ahead<kTile>(g);
       K4Scales<O> s;
       k4_scales_mins<O>(TileSource{g}, s);
       VI lo[4], hi[4];
@@ -397,7 +384,7 @@ struct GemmQ2_K {
     const VI m0f = O::set1_8(0x0F), mf0 = O::set1_8(0xF0);
     VF out = O::zerof();
     for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
-      prefetch_tile<kTile>(g);
+      prefetch_ahead<kTile>(g);
       VI sc[4];  // scale lines, low nibbles
       VI macc = O::zero();
       for (int k = 0; k < 4; ++k) {
