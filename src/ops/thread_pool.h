@@ -81,7 +81,9 @@ class ThreadPool {
   // `slot` separates independent users within one task (e.g. a dequantized row and a score vector).
   float* scratch(int thread, int slot, size_t n_floats);
   // Buffers shared by all threads of a job (e.g. activations quantized once for every row), 64-byte
-  // aligned. Slot 0 holds quantized activations, slot 1 job bookkeeping; see kSharedSlots.
+  // aligned. Slot 0 holds quantized activations and slot 1 the job bookkeeping of matmul_ops, slot 3 the
+  // chunk states of split decode attention (ops/attention.cpp); slot 2 is free. Users of one slot must not
+  // overlap in time: each fills and reads its slot within one call.
   uint8_t* shared_scratch(size_t n_bytes, int slot = 0);
   static constexpr int kSharedSlots = 4;
 
