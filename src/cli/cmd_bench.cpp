@@ -87,7 +87,8 @@ void bench(BenchArgs& a) {
   auto model = Model::load(path);
   ComputeContext compute(co);
   std::fprintf(stderr, "bench: %s, %s\n", compute.describe().c_str(), cpu::describe(compute.features()).c_str());
-  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && a.opt.act_mode == ActivationMode::Quantized);
+  const bool quantized = a.opt.act_mode == ActivationMode::Quantized;
+  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && quantized);
   BenchResult r = run_bench(*model, compute, a.opt);
   r.repack = repack;
   const std::string out = a.json ? bench_to_json(r) : bench_to_text(r);

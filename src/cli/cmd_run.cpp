@@ -131,7 +131,8 @@ void run(const RunArgs& a) {
   if (!a.isa.empty()) co.isa = cpu::parse_isa(a.isa);
   co.pool.pin = a.pin;
   ComputeContext compute(co);
-  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && so.act_mode == ActivationMode::Quantized);
+  const bool quantized = so.act_mode == ActivationMode::Quantized;
+  const std::string repack = model->repack(compute.kernels(), compute.pool(), !a.no_repack && quantized);
   Session session(*model, compute, so);
 
   SamplerParams sp = a.sp;

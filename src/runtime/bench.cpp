@@ -195,7 +195,8 @@ double kernel_decode_rate(ComputeContext& compute, const Weights& w, std::string
   double bytes = 0, seconds = 0;
   for (const PerType& p : per) {
     if (!p.largest) continue;
-    const double rate = kernel_rate_on(compute, w.view(TensorRef{static_cast<int32_t>(p.largest - cat.entries.data())}));
+    const TensorRef ref{static_cast<int32_t>(p.largest - cat.entries.data())};
+    const double rate = kernel_rate_on(compute, w.view(ref));
     if (rate <= 0) continue;
     bytes += p.bytes;
     seconds += p.bytes / rate;

@@ -43,14 +43,15 @@ std::string Model::repack(const cpu::KernelTable& kernels, ThreadPool& pool, boo
   const uint64_t need = cat_.total_bytes(), avail = available_memory_bytes();
   char buf[200];
   if (avail == 0 || need > avail / 10 * 8) {
-    std::snprintf(buf, sizeof buf, "repack: skipped, the model (%.2f GB) does not fit in 80%% of the available memory (%.2f GB)",
+    std::snprintf(buf, sizeof buf,
+                  "repack: skipped, the model (%.2f GB) does not fit in 80%% of the available memory (%.2f GB)",
                   need / 1e9, avail / 1e9);
     return buf;
   }
   const InterleaveStats st = interleave_weights(kernels, &pool);
   if (st.tensors == 0) return "repack: nothing to interleave (no matrix type with an interleaved kernel at this level)";
-  std::snprintf(buf, sizeof buf, "repack: %d tensors (%.2f GB) interleaved in DRAM in %.2f s", st.tensors, st.bytes / 1e9,
-                st.seconds);
+  std::snprintf(buf, sizeof buf, "repack: %d tensors (%.2f GB) interleaved in DRAM in %.2f s", st.tensors,
+                st.bytes / 1e9, st.seconds);
   return buf;
 }
 

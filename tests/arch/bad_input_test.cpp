@@ -106,7 +106,9 @@ class SessionErrors : public ::testing::Test {
 };
 
 TEST_F(SessionErrors, TokenOutOfRange) {
-  Session s(*model_, pool_, SessionOptions{.n_ctx = 32});
+  SessionOptions so;
+  so.n_ctx = 32;
+  Session s(*model_, pool_, so);
   std::vector<int32_t> toks = {1, 2, 300};
   try {
     s.eval(toks);
@@ -119,7 +121,9 @@ TEST_F(SessionErrors, TokenOutOfRange) {
 }
 
 TEST_F(SessionErrors, PromptLongerThanContext) {
-  Session s(*model_, pool_, SessionOptions{.n_ctx = 8});
+  SessionOptions so;
+  so.n_ctx = 8;
+  Session s(*model_, pool_, so);
   std::vector<int32_t> toks(9, 1);
   try {
     s.eval(toks);

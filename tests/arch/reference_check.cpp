@@ -61,8 +61,10 @@ std::vector<std::pair<std::string, std::string>> list_reference_cases(const std:
 EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg) {
   auto model = Model::load(rc.model_path());
   EngineRows r;
-  if (cfg.repack)
-    r.repacked_tensors = model->interleave_weights(cpu::select_kernels(cpu::select_isa(cpu::detect_cpu_features()))).tensors;
+  if (cfg.repack) {
+    const cpu::KernelTable& best = cpu::select_kernels(cpu::select_isa(cpu::detect_cpu_features()));
+    r.repacked_tensors = model->interleave_weights(best).tensors;
+  }
   ThreadPool pool(cfg.threads);
   SessionOptions so;
   so.n_ctx = 256;
