@@ -82,7 +82,8 @@ inline void unroll(F&& f) {
 }
 
 // Where a slab's rows come from. The decoders ask for 32 (t32) or 16 (t16) bytes at a block offset `off`
-// (a multiple of 4) of every row of the slab, as int32 lanes per row.
+// (a multiple of 4) of every row of the slab, as int32 lanes per row; and for the fp16 d of blocks of
+// kBytes = 4k + 2 bytes (Q3_K, Q6_K), their last 2 bytes, through d16<O, kBytes>.
 // Plain GGUF rows, row i at b + i * st: transposed in registers (GemmOps::trans32 / trans16).
 struct RowSource {
   const uint8_t* b;
@@ -91,9 +92,17 @@ struct RowSource {
   [[gnu::always_inline]] void t32(int off, typename O::VI* x) const { O::trans32(b + off, st, x); }
   template <class O>
   [[gnu::always_inline]] void t16(int off, typename O::VI* x) const { O::trans16(b + off, st, x); }
+  // The 16 bytes ending with d, transposed: d is the upper half of the last lane word.
+  template <class O, int kBytes>
+  [[gnu::always_inline]] typename O::VF d16() const {
+    typename O::VI t[4];
+    O::trans16(b + kBytes - 16, st, t);
+    return O::cvtph_lo(O::template srli32<16>(t[3]));
+  }
 };
 // Interleaved rows (quant/interleave.h): granule k of the group's 16 rows is the 64-byte line k of the
-// super-block's tile, so each lane vector is one load (AVX-512, where a slab is one group).
+// super-block's tile, so each lane vector is one load (AVX-512, where a slab is one group). A block's
+// trailing 2 bytes (d of Q3_K/Q6_K) are the 32-byte half line closing the tile: 16 fp16, one load.
 struct TileSource {
   const uint8_t* tile;
   template <class O>
@@ -104,7 +113,48 @@ struct TileSource {
   [[gnu::always_inline]] void t16(int off, typename O::VI* x) const {
     for (int q = 0; q < 4; ++q) x[q] = O::loadu(tile + 16 * off + 64 * q);
   }
+  template <class O, int kBytes>
+  [[gnu::always_inline]] typename O::VF d16() const {
+    static_assert(kBytes % 4 == 2 && O::kRows == 16, "the half line of a 16-row tile");
+    return half_line_f16<O>(tile + 64 * (kBytes / 4));
+  }
+  // 16 fp16 at p (32 bytes: no load past the tile, which may end the matrix) as 16 float lanes.
+  template <class O>
+  [[gnu::always_inline]] static typename O::VF half_line_f16(const uint8_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
 };
+
+// Bitwise select, m ? a : b per bit (one VPTERNLOGD; AVX-512 only, for the group_dot kernels). b is the
+// operand the instruction overwrites: pass a temporary there, m (a constant) is kept.
+template <class O>
+[[gnu::always_inline]] inline typename O::VI bitsel(typename O::VI m, typename O::VI a, typename O::VI b) {
+  return _mm512_ternarylogic_epi32(b, a, m, 0xD8);
+}
+
+// A VPSHUFB control, the same in every 128-bit lane: byte b0 of each int32 lane to the lane's byte 0 and
+// (b1 >= 0) byte b1 to its byte 2, every other byte zeroed.
+struct alignas(64) ByteCtl {
+  uint8_t b[64];
+};
+constexpr ByteCtl byte_ctl(int b0, int b1) {
+  ByteCtl c{};
+  for (int i = 0; i < 64; ++i) {
+    const int dword = i % 16 / 4, pos = i % 4;
+    c.b[i] = pos == 0                ? static_cast<uint8_t>(4 * dword + b0)
+             : pos == 2 && b1 >= 0 ? static_cast<uint8_t>(4 * dword + b1)
+                                   : uint8_t{0x80};
+  }
+  return c;
+}
+// A VPSHUFB control moving byte b of each int32 lane to the lane's top byte (zeroing the rest): the lane is
+// then the byte as a signed int8 times 2^24 (exact in float).
+constexpr ByteCtl top_ctl(int b) {
+  ByteCtl c{};
+  for (int i = 0; i < 64; ++i) c.b[i] = i % 4 == 3 ? static_cast<uint8_t>(i % 16 / 4 * 4 + b) : uint8_t{0x80};
+  return c;
+}
+
 
 // The 6-bit scales and mins of Q4_K/Q5_K (12 bytes at block offset 4) and d/dmin (offset 0), for the rows
 // of a slab: sc[j], m[j] for j < 8 as int32 lanes.
@@ -268,6 +318,64 @@ struct GemmQ5_K {
 struct GemmQ6_K {
   static constexpr int kBytes = 210, kSubQuads = 4, kOff = 32, kUmax = 63;
   static constexpr bool kMins = false, kNeedsVnni = false;
+  static constexpr ByteCtl kTop[4] = {top_ctl(0), top_ctl(1), top_ctl(2), top_ctl(3)};
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  // Tile lines: 0..31 ql, 32..47 qh, 48..51 scales (int8, 4 per lane), then the half line of d. For half H
+  // and granule q (elements 128H + 32p + 4q.., p = 0..3), ql lines 16H + q (qa) and 16H + 8 + q (qb) and qh
+  // line 32 + 8H + q give the four unsigned levels u = level + 32 (0..63): 4 bits from a nibble, 2 from qh
+  // bits 2p, 2p + 1. qh is split once into A = qh & 0x33 and B = qh & 0xCC; each level is then one bit
+  // select (VPTERNLOGD) of a nibble source and an h source whose other bits are zero, with one 16-bit shift:
+  //   p = 0: qa bits 0-3 | (A << 4) bits 4-5            p = 2: (qa >> 4) bits 0-3 | A bits 4-5
+  //   p = 1: qb bits 0-3 | (B << 2) bits 4-5            p = 3: (qb >> 2) bits 2-5 | B bits 6-7 (= 4u)
+  // (p = 3 keeps the level times 4, up to 252: VPDPBUSD takes unsigned bytes). Each 16-element group G's
+  // int32 sum starts at -32 * bsum_G (times 4 for p = 3), so it is the reference's sum of level * a (times
+  // 4). It reaches 16 * 63 * 128 (no int16 VPDPWSSD), so it is scaled in float: fma(cvt(sum), sc * 2^24,
+  // facc), the scale picked by VPSHUFB into the lane's top byte; the product rounds once in the FMA; 2^-24
+  // (and 1/4) are exact. d once per block.
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    static_assert(O::kRows == 16, "one 16-row group per vector");
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), m3c = O::set1_8(0x3C), m33 = O::set1_8(0x33), mcc = O::set1_8(0xCC);
+    const VF quarter = O::setf(0.25f), unscale = O::setf(1.f / (1 << 24));
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      VF facc = O::zerof();
+      unroll<2>([&](auto hh) {
+        constexpr int H = decltype(hh)::value;
+        unroll<2>([&](auto jj) {
+          constexpr int J = decltype(jj)::value;  // granules 4J..4J+3: groups 8H + 2p + J
+          VI acc[4];
+          unroll<4>([&](auto pp) {
+            constexpr int P = decltype(pp)::value;
+            acc[P] = O::set1((P == 3 ? -128 : -32) * load_i16(a + 260 + 2 * (8 * H + 2 * P + J)));
+          });
+          for (int q = 4 * J; q < 4 * J + 4; ++q) {
+            const VI qa = O::loadu(g + 64 * (16 * H + q)), qb = O::loadu(g + 64 * (16 * H + 8 + q));
+            const VI h = O::loadu(g + 64 * (32 + 8 * H + q));
+            const VI ha = O::and_(h, m33), hb = O::and_(h, mcc);
+            const uint8_t* ap = a + 4 + 128 * H + 4 * q;
+            acc[0] = O::dot(acc[0], bitsel<O>(m0f, qa, O::template slli16<4>(ha)), O::bcast(ap));
+            acc[1] = O::dot(acc[1], bitsel<O>(m0f, qb, O::template slli16<2>(hb)), O::bcast(ap + 32));
+            acc[2] = O::dot(acc[2], bitsel<O>(m0f, O::template srli16<4>(qa), ha), O::bcast(ap + 64));
+            acc[3] = O::dot(acc[3], bitsel<O>(m3c, O::template srli16<2>(qb), hb), O::bcast(ap + 96));
+          }
+          unroll<4>([&](auto pp) {
+            constexpr int P = decltype(pp)::value, G = 8 * H + 2 * P + J;
+            VF sc = O::cvt(O::shuffle8(O::loadu(g + 64 * (48 + G / 4)), O::loadu(kTop[G % 4].b)));
+            if constexpr (P == 3) sc = O::mulf(sc, quarter);
+            facc = O::fma(O::cvt(acc[P]), sc, facc);
+          });
+        });
+      });
+      const VF d = TileSource{g}.template d16<O, kBytes>();
+      out = O::fma(facc, O::mulf(O::mulf(d, unscale), O::setf(load_f32(a))), out);
+    }
+    return out;
+  }
   template <class O, class Src, class S>
   [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     const auto m30 = O::set1_8(0x30);
@@ -284,10 +392,9 @@ struct GemmQ6_K {
         s.q[32 * H + 24 + q] = O::or_(hi_nib<O>(qb[q]), O::and_(O::template srli16<2>(qh[q]), m30));
       }
     });
-    typename O::VI v[4], t[4];
+    typename O::VI v[4];
     src.template t16<O>(192, v);  // 16 int8 scales, 4 per lane
-    src.template t16<O>(194, t);  // t[3] = bytes 206..209: d in the upper half
-    const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
+    const typename O::VF d = src.template d16<O, kBytes>();
     unroll<16>([&](auto g) {
       constexpr int G = decltype(g)::value;
       s.fs[G] = O::mulf(O::cvt(byte_s<O, G % 4>(v[G / 4])), d);
@@ -318,11 +425,10 @@ struct GemmQ3_K {
         }
       });
     });
-    // 12 scale bytes at 96 and d at 108: read as 16 bytes from 92 (inside the block) and 94.
-    typename O::VI v[4], t[4];
+    // 12 scale bytes at 96, read as 16 bytes from 92 (inside the block), and d at 108 (the last 2 bytes).
+    typename O::VI v[4];
     src.template t16<O>(92, v);  // v[1] = aux0, v[2] = aux1, v[3] = aux2
-    src.template t16<O>(94, t);  // t[3] = bytes 106..109: d in the upper half
-    const typename O::VF d = O::cvtph_lo(O::template srli32<16>(t[3]));
+    const typename O::VF d = src.template d16<O, kBytes>();
     const auto m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03);
     typename O::VI sw[4];
     sw[0] = O::or_(O::and_(v[1], m0f), O::template slli32<4>(O::and_(v[3], m03)));
@@ -338,22 +444,6 @@ struct GemmQ3_K {
     });
   }
 };
-
-// A VPSHUFB control, the same in every 128-bit lane: byte b0 of each int32 lane to the lane's byte 0 and
-// (b1 >= 0) byte b1 to its byte 2, every other byte zeroed.
-struct alignas(64) ByteCtl {
-  uint8_t b[64];
-};
-constexpr ByteCtl byte_ctl(int b0, int b1) {
-  ByteCtl c{};
-  for (int i = 0; i < 64; ++i) {
-    const int dword = i % 16 / 4, pos = i % 4;
-    c.b[i] = pos == 0                ? static_cast<uint8_t>(4 * dword + b0)
-             : pos == 2 && b1 >= 0 ? static_cast<uint8_t>(4 * dword + b1)
-                                   : uint8_t{0x80};
-  }
-  return c;
-}
 
 // Q2_K: levels 0..3 with 4-bit scales per 16 elements. The slab decoder folds the scale into the stored
 // level (q * sc <= 45 fits a byte), so the whole super-block is one integer sum, as in the reference
