@@ -131,6 +131,18 @@ template <class O>
 [[gnu::always_inline]] inline typename O::VI bitsel(typename O::VI m, typename O::VI a, typename O::VI b) {
   return _mm512_ternarylogic_epi32(b, a, m, 0xD8);
 }
+// Bytewise a - b (AVX-512 only, as bitsel).
+template <class O>
+[[gnu::always_inline]] inline typename O::VI sub8(typename O::VI a, typename O::VI b) {
+  return _mm512_sub_epi8(a, b);
+}
+// v shifted by S bits (left for S > 0, right for S < 0) in 16-bit words.
+template <class O, int S>
+[[gnu::always_inline]] inline typename O::VI shift16(typename O::VI v) {
+  if constexpr (S > 0) return O::template slli16<(S > 0 ? S : 0)>(v);
+  else if constexpr (S < 0) return O::template srli16<(S < 0 ? -S : 0)>(v);
+  else return v;
+}
 
 // A VPSHUFB control, the same in every 128-bit lane: byte b0 of each int32 lane to the lane's byte 0 and
 // (b1 >= 0) byte b1 to its byte 2, every other byte zeroed.
@@ -147,13 +159,14 @@ constexpr ByteCtl byte_ctl(int b0, int b1) {
   }
   return c;
 }
-// A VPSHUFB control moving byte b of each int32 lane to the lane's top byte (zeroing the rest): the lane is
-// then the byte as a signed int8 times 2^24 (exact in float).
-constexpr ByteCtl top_ctl(int b) {
+// A VPSHUFB control moving byte b of each int32 lane to the lane's byte `to` (zeroing the rest). to == 3:
+// the lane is the byte as a signed int8 times 2^24 (exact in float); to == 1: the int16 pair (256 * int8, 0).
+constexpr ByteCtl move_ctl(int b, int to) {
   ByteCtl c{};
-  for (int i = 0; i < 64; ++i) c.b[i] = i % 4 == 3 ? static_cast<uint8_t>(i % 16 / 4 * 4 + b) : uint8_t{0x80};
+  for (int i = 0; i < 64; ++i) c.b[i] = i % 4 == to ? static_cast<uint8_t>(i % 16 / 4 * 4 + b) : uint8_t{0x80};
   return c;
 }
+constexpr ByteCtl top_ctl(int b) { return move_ctl(b, 3); }
 
 
 // The 6-bit scales and mins of Q4_K/Q5_K (12 bytes at block offset 4) and d/dmin (offset 0), for the rows
@@ -405,6 +418,68 @@ struct GemmQ6_K {
 struct GemmQ3_K {
   static constexpr int kBytes = 110, kSubQuads = 4, kOff = 4, kUmax = 7;
   static constexpr bool kMins = false, kNeedsVnni = false;
+  static constexpr ByteCtl kHi[4] = {move_ctl(0, 1), move_ctl(1, 1), move_ctl(2, 1), move_ctl(3, 1)};
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  // Tile lines: 0..7 hmask, 8..23 qs, 24..26 the 12 scale bytes, then the half line of d. Element
+  // 128H + 32s + 4q + e (half H, shift s, granule q) has q2 = bits 2s, 2s + 1 of qs line 8 + 8H + q and its
+  // high bit at bit 4H + s of hmask line q; u = q2 + 4 * hbit = level + 4 (0..7). Each level vector is one
+  // bit select (VPTERNLOGD) of q2 where it lies (bits k = 2s, k + 1; s = 3 shifted down to k = 4) and the
+  // hmask shifted so the bit lands at k + 2, masked alone: 2^k * u (up to 112), no shift for s < 3 on qs.
+  // A 16-element group G = 8H + 2s + q / 4 sums from -4 * 2^k * bsum_G, so after an exact shift by k it is
+  // the reference's sum of level * a, at most 16 * 4 * 128 = 8192 in magnitude: one VPDPWSSD against the
+  // int16 pair (256 * (sc - 32), 0) adds 256 * its scaled sum (< 2^30) exactly. isum / 256 is the
+  // reference's integer sum; d / 256 once per block.
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    static_assert(O::kRows == 16, "one 16-row group per vector");
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), m03 = O::set1_8(0x03), m0c = O::set1_8(0x0C), m30 = O::set1_8(0x30),
+             mc0 = O::set1_8(0xC0), m32 = O::set1_8(32);
+    const VF unscale = O::setf(1.f / 256);
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      // The 16 6-bit scales minus 32, as signed bytes: sw[k] byte B = scale 4k + B (as GemmQ3_K::decode).
+      const VI v1 = O::loadu(g + 64 * 24), v2 = O::loadu(g + 64 * 25), v3 = O::loadu(g + 64 * 26);
+      const VI sw[4] = {
+          sub8<O>(bitsel<O>(m0f, v1, O::template slli16<4>(O::and_(v3, m03))), m32),
+          sub8<O>(bitsel<O>(m0f, v2, O::template slli16<2>(O::and_(v3, m0c))), m32),
+          sub8<O>(bitsel<O>(m0f, O::template srli16<4>(v1), O::and_(v3, m30)), m32),
+          sub8<O>(bitsel<O>(m0f, O::template srli16<4>(v2), O::template srli16<2>(O::and_(v3, mc0))), m32)};
+      VI isum = O::zero();
+      unroll<2>([&](auto hh) {
+        constexpr int H = decltype(hh)::value;
+        unroll<2>([&](auto jj) {
+          constexpr int J = decltype(jj)::value;  // granules 4J..4J+3: groups 8H + 2s + J
+          VI acc[4];
+          unroll<4>([&](auto ss) {
+            constexpr int S = decltype(ss)::value, K = S == 3 ? 4 : 2 * S;
+            acc[S] = O::set1(-(4 << K) * load_i16(a + 260 + 2 * (8 * H + 2 * S + J)));
+          });
+          for (int q = 4 * J; q < 4 * J + 4; ++q) {
+            const VI hm = O::loadu(g + 64 * q), x = O::loadu(g + 64 * (8 + 8 * H + q));
+            unroll<4>([&](auto ss) {
+              constexpr int S = decltype(ss)::value, K = S == 3 ? 4 : 2 * S;
+              const VI xs = S == 3 ? O::template srli16<2>(x) : x;
+              const VI hs = O::and_(shift16<O, K + 2 - (4 * H + S)>(hm), O::set1_8(4 << K));
+              const VI u = bitsel<O>(O::set1_8(3 << K), xs, hs);
+              acc[S] = O::dot(acc[S], u, O::bcast(a + 4 + 128 * H + 32 * S + 4 * q));
+            });
+          }
+          unroll<4>([&](auto ss) {
+            constexpr int S = decltype(ss)::value, K = S == 3 ? 4 : 2 * S, G = 8 * H + 2 * S + J;
+            const VI sum = K ? O::template srai32<(K ? K : 1)>(acc[S]) : acc[S];
+            isum = O::wdot(isum, sum, O::shuffle8(sw[G / 4], O::loadu(kHi[G % 4].b)));
+          });
+        });
+      });
+      const VF d = TileSource{g}.template d16<O, kBytes>();
+      out = O::fma(O::cvt(isum), O::mulf(O::mulf(d, unscale), O::setf(load_f32(a))), out);
+    }
+    return out;
+  }
   template <class O, class Src, class S>
   [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI hm[8];
