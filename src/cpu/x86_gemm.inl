@@ -651,15 +651,17 @@ struct GemmIQ4_XS {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Decode of interleaved rows (nc == 1). A type's group_dot (Q2_K, Q4_K, Q5_K) reads a 16-row group's
-// tiles straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13 vector
-// operations per row and super-block (Q5_K ~23) against ~50 for the per-row kernel on plain rows
-// (x86_rowdot.inl), which unpacks scales per row and reduces across lanes. LLC-resident 2-thread matvec,
-// plain -> interleaved: Q4_K 26 -> 40 GB/s, Q2_K 11-16 -> 44-53 GB/s, Q5_K 25-26 -> 37-42 GB/s. AVX-512
-// VNNI only: levels are dotted as unsigned bytes up to 248, some left scaled up in place rather than
-// shifted down (Q4_K's high nibbles x & 0xF0, Q2_K's x & 0xC0, Q5_K's 8x high levels), which VPDPBUSD sums
-// exactly and AVX2's saturating maddubs would not; and without a group_dot the slab path decodes slower
-// than the per-row kernel, so such types stay plain.
+// Decode of interleaved rows (nc == 1). A type's group_dot (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) reads a 16-row
+// group's tiles straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13
+// vector operations per row and super-block (Q5_K ~23, Q3_K/Q6_K ~20) against ~50 for the per-row kernel on
+// plain rows (x86_rowdot.inl), which unpacks scales per row and reduces across lanes. LLC-resident 2-thread
+// matvec, plain -> interleaved: Q4_K 26 -> 40 GB/s, Q2_K 11-16 -> 44-53 GB/s, Q5_K 25-26 -> 37-42 GB/s;
+// 2048x7168 in one process: Q6_K 33-38 -> 38-42 GB/s (one thread, L2-resident: 19-26 -> 28-40), Q3_K
+// 14-15 -> 21-26 GB/s. AVX-512 VNNI only: levels are dotted as unsigned bytes up to 252, some left scaled
+// up in place rather than shifted down (Q4_K's high nibbles x & 0xF0, Q2_K's x & 0xC0, Q5_K's 8x high
+// levels, Q6_K's 4x, Q3_K's 2^k), which VPDPBUSD sums exactly and AVX2's saturating maddubs would not; the
+// bit selects are VPTERNLOGD; and without a group_dot the slab path decodes slower than the per-row kernel,
+// so such types stay plain.
 
 template <class P, class O>
 concept HasGroupDot = requires(const uint8_t* p) { P::template group_dot<O>(p, 1, p); };
