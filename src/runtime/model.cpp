@@ -50,8 +50,9 @@ std::string Model::repack(const cpu::KernelTable& kernels, ThreadPool& pool, boo
   }
   const InterleaveStats st = interleave_weights(kernels, &pool);
   if (st.tensors == 0) return "repack: nothing to interleave (no matrix type with an interleaved kernel at this level)";
-  std::snprintf(buf, sizeof buf, "repack: %d tensors (%.2f GB) interleaved in DRAM in %.2f s", st.tensors,
-                st.bytes / 1e9, st.seconds);
+  const bool gb = st.bytes >= 1000000000;
+  std::snprintf(buf, sizeof buf, "repack: %d tensors (%.2f %s) interleaved in DRAM in %.2f s", st.tensors,
+                st.bytes / (gb ? 1e9 : 1e6), gb ? "GB" : "MB", st.seconds);
   return buf;
 }
 
