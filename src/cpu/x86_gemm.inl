@@ -623,6 +623,45 @@ struct GemmQ2_K {
 struct GemmIQ4_XS {
   static constexpr int kBytes = 136, kSubQuads = 8, kOff = 128, kUmax = 241;
   static constexpr bool kMins = false, kNeedsVnni = true;
+  // Decode (one token) of one interleaved 16-row group, in registers; see "Decode of interleaved rows".
+  // Tile lines: 0 d | scales_h << 16, 1 scales_l, 2..33 qs. Sub-block I (32 elements) is qs bytes
+  // 16I..16I+15, lines 2 + 4I + q (q < 4): low nibbles are elements 32I + 4q.., high nibbles 32I + 16 + 4q..
+  // (the reference's qs[j] & 0x0F / qs[j] >> 4). Each nibble is looked up as u = value + 128 (0..241,
+  // unsigned for VPDPBUSD) and the sub-block's sum starts at -128 * (its two bsums), so it is the
+  // reference's s1 + s2 exactly. |s1 + s2| <= 32 * 127 * 128 exceeds int16 (no VPDPWSSD), but its product
+  // with the 6-bit scale ls (|ls| <= 32) stays below 2^24, so cvt(sum) * cvt(ls) in the FMA is exact too;
+  // d and the activation's d once per block.
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    static_assert(O::kRows == 16, "one 16-row group per vector");
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), m0f32 = O::set1(0x0F), m30 = O::set1(0x30), m32 = O::set1(32);
+    const VI table = O::iq4_table_u8();
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_KBytes) {
+      prefetch_ahead<kTile>(g);
+      const VI v0 = O::loadu(g), v1 = O::loadu(g + 64);  // d | scales_h << 16; scales_l
+      VF facc = O::zerof();
+      unroll<8>([&](auto i) {
+        constexpr int I = decltype(i)::value;
+        VI lo = O::set1(-128 * load_i16(a + 260 + 4 * I)), hi = O::set1(-128 * load_i16(a + 262 + 4 * I));
+        for (int q = 0; q < 4; ++q) {
+          const VI x = O::loadu(g + 64 * (2 + 4 * I + q));
+          lo = O::dot(lo, O::shuffle8(table, O::and_(x, m0f)), O::bcast(a + 4 + 32 * I + 4 * q));
+          hi = O::dot(hi, O::shuffle8(table, O::and_(O::template srli16<4>(x), m0f)),
+                      O::bcast(a + 20 + 32 * I + 4 * q));
+        }
+        // ls = (scales_l nibble I | scales_h bits 2I, 2I + 1 << 4) - 32, per row.
+        const VI ls = O::sub32(
+            bitsel<O>(m0f32, O::template srli32<4 * I>(v1), O::and_(O::template srli32<12 + 2 * I>(v0), m30)), m32);
+        facc = O::fma(O::cvt(O::add32(lo, hi)), O::cvt(ls), facc);
+      });
+      out = O::fma(facc, O::mulf(O::cvtph_lo(v0), O::setf(load_f32(a))), out);
+    }
+    return out;
+  }
   template <class O, class Src, class S>
   [[gnu::always_inline]] static void decode(const Src& src, S& s) {
     typename O::VI v[4];
@@ -651,17 +690,17 @@ struct GemmIQ4_XS {
 };
 
 // ---------------------------------------------------------------------------------------------------------
-// Decode of interleaved rows (nc == 1). A type's group_dot (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) reads a 16-row
+// Decode of interleaved rows (nc == 1). A type's group_dot (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS) reads a 16-row
 // group's tiles straight into registers, lanes being rows as in a slab, and never stores a slab: about 12-13
-// vector operations per row and super-block (Q5_K ~23, Q3_K/Q6_K ~20) against ~50 for the per-row kernel on
-// plain rows (x86_rowdot.inl), which unpacks scales per row and reduces across lanes. LLC-resident 2-thread
-// matvec, plain -> interleaved: Q4_K 26 -> 40 GB/s, Q2_K 11-16 -> 44-53 GB/s, Q5_K 25-26 -> 37-42 GB/s;
-// 2048x7168 in one process: Q6_K 33-38 -> 38-42 GB/s (one thread, L2-resident: 19-26 -> 28-40), Q3_K
-// 14-15 -> 21-26 GB/s. AVX-512 VNNI only: levels are dotted as unsigned bytes up to 252, some left scaled
-// up in place rather than shifted down (Q4_K's high nibbles x & 0xF0, Q2_K's x & 0xC0, Q5_K's 8x high
-// levels, Q6_K's 4x, Q3_K's 2^k), which VPDPBUSD sums exactly and AVX2's saturating maddubs would not; the
-// bit selects are VPTERNLOGD; and without a group_dot the slab path decodes slower than the per-row kernel,
-// so such types stay plain.
+// vector operations per row and super-block (Q5_K ~23, Q3_K/Q6_K ~20) against ~50 for the per-row kernel on plain
+// rows (x86_rowdot.inl), which unpacks scales per row and reduces across lanes. LLC-resident 2-thread matvec,
+// plain -> interleaved: Q4_K 26 -> 40 GB/s, Q2_K 11-16 -> 44-53 GB/s, Q5_K 25-26 -> 37-42 GB/s; 2048x7168 in one
+// process: Q6_K 33-38 -> 38-42 GB/s (one thread, L2-resident: 19-26 -> 28-40), Q3_K 14-15 -> 21-26 GB/s; IQ4_XS
+// (2048x7168, no single-row kernel on plain rows) 11-22 -> 34-48 GB/s. AVX-512 VNNI only: levels are dotted as
+// unsigned bytes up to 252, some left scaled up in place rather than shifted down (Q4_K's high nibbles x & 0xF0,
+// Q2_K's x & 0xC0, Q5_K's 8x high levels, Q6_K's 4x, Q3_K's 2^k, IQ4_XS's table values + 128), which VPDPBUSD sums
+// exactly and AVX2's saturating maddubs would not; the bit selects are VPTERNLOGD; and without a group_dot the
+// slab path decodes slower than the per-row kernel, so such types stay plain.
 
 template <class P, class O>
 concept HasGroupDot = requires(const uint8_t* p) { P::template group_dot<O>(p, 1, p); };

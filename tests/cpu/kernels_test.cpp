@@ -344,7 +344,7 @@ TEST_P(InterleavedTest, MatTileMatchesReference) {
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedTest,
                          testing::Combine(testing::Values(IsaLevel::Avx512),
                                           testing::Values(TensorType::Q2_K, TensorType::Q4_K, TensorType::Q5_K,
-                                                          TensorType::Q6_K, TensorType::Q3_K)),
+                                                          TensorType::Q6_K, TensorType::Q3_K, TensorType::IQ4_XS)),
                          param_name);
 
 // Interleaving pays only where a group_dot decodes the tiles in registers (src/cpu/x86_gemm.inl): AVX-512
@@ -357,7 +357,7 @@ TEST(Interleave, WhichTypesInterleaveAtWhichLevel) {
   if (!f.supports(IsaLevel::Avx512)) GTEST_SKIP() << "SKIPPED: this CPU has no avx512";
   for (TensorType type : kernel_types()) {
     const bool want = type == TensorType::Q2_K || type == TensorType::Q4_K || type == TensorType::Q5_K ||
-                      type == TensorType::Q6_K || type == TensorType::Q3_K;
+                      type == TensorType::Q6_K || type == TensorType::Q3_K || type == TensorType::IQ4_XS;
     EXPECT_EQ(select_kernels(IsaLevel::Avx512).types[static_cast<size_t>(type)].mat_tile_i16 != nullptr, want)
         << type_traits(type).name;
   }
