@@ -106,19 +106,12 @@ TEST_P(FixtureTest, RepackedWeightsKeepTheResults) {
   const auto& [model, seq] = GetParam();
   if (!is_quantized(model)) GTEST_SKIP() << "unquantized weights are never interleaved";
   STRATA_FIXTURE_OR_SKIP(path, "models/" + model + ".gguf");
-  ReferenceCase rc = load_reference_case(model, seq);
-  const EngineRows plain = run_engine(rc, EngineConfig{.kv_f32 = false});
-  const EngineRows f32 = run_engine(rc, EngineConfig{.kv_f32 = false, .repack = true});
-  if (f32.repacked_tensors == 0) GTEST_SKIP() << "SKIPPED: no matrix of " << model << " interleaves on this CPU";
-  EXPECT_EQ(f32.prompt, plain.prompt) << model << "/" << seq << ": F32 path over interleaved rows";
-  EXPECT_EQ(f32.decode, plain.decode) << model << "/" << seq << ": F32 path over interleaved rows";
-  const EngineRows q = run_engine(rc, EngineConfig{.kv_f32 = false, .quantized_activations = true, .repack = true});
-  RowStats all = compare_rows(q.prompt, read_f32_file(rc.file(".logits.f32")), rc.n_vocab);
-  const RowStats d = compare_rows(q.decode, read_f32_file(rc.file(".decode.f32")), rc.n_vocab);
-  std::printf("[ repacked ] %s/%s %d tensors; quant-act prompt max %.3g decode max %.3g\n", model.c_str(), seq.c_str(),
-              q.repacked_tensors, all.max, d.max);
-  all.row_max.insert(all.row_max.end(), d.row_max.begin(), d.row_max.end());
-  EXPECT_EQ(quantized_rule(all, is_low_bit(model) ? 0.5f : 0.35f), "") << model << "/" << seq;
+  const RepackCheck c = check_repacked(load_reference_case(model, seq), is_low_bit(model) ? 0.5f : 0.35f);
+  if (c.tensors == 0) GTEST_SKIP() << "SKIPPED: no matrix of " << model << " interleaves on this CPU";
+  std::printf("[ repacked ] %s/%s %d tensors; quant-act prompt max %.3g decode max %.3g\n", model.c_str(),
+              seq.c_str(), c.tensors, c.prompt_max, c.decode_max);
+  EXPECT_TRUE(c.f32_identical) << model << "/" << seq << ": F32 path over interleaved rows";
+  EXPECT_EQ(c.rule, "") << model << "/" << seq;
 }
 
 std::vector<std::pair<std::string, std::string>> cases() {

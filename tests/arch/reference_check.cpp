@@ -81,6 +81,23 @@ EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg) {
   return r;
 }
 
+RepackCheck check_repacked(const ReferenceCase& rc, float per_row) {
+  RepackCheck c;
+  const EngineRows plain = run_engine(rc, EngineConfig{.kv_f32 = false});
+  const EngineRows f32 = run_engine(rc, EngineConfig{.kv_f32 = false, .repack = true});
+  c.tensors = f32.repacked_tensors;
+  if (c.tensors == 0) return c;
+  c.f32_identical = f32.prompt == plain.prompt && f32.decode == plain.decode;
+  const EngineRows q = run_engine(rc, EngineConfig{.kv_f32 = false, .quantized_activations = true, .repack = true});
+  RowStats all = compare_rows(q.prompt, read_f32_file(rc.file(".logits.f32")), rc.n_vocab);
+  const RowStats d = compare_rows(q.decode, read_f32_file(rc.file(".decode.f32")), rc.n_vocab);
+  c.prompt_max = all.max;
+  c.decode_max = d.max;
+  all.row_max.insert(all.row_max.end(), d.row_max.begin(), d.row_max.end());
+  c.rule = quantized_rule(all, per_row);
+  return c;
+}
+
 RowStats compare_rows(const std::vector<float>& a, const std::vector<float>& b, int n_vocab) {
   if (a.size() != b.size()) throw std::runtime_error("row count differs: " + std::to_string(a.size() / n_vocab) +
                                                      " vs " + std::to_string(b.size() / n_vocab));

@@ -44,6 +44,17 @@ struct EngineConfig {
 };
 EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg);
 
+// Load-time repacking (quant/interleave.h) of one case: the F32 path over interleaved rows against the plain
+// file's (must be bit-identical), and quantized activations against the reference under the README rule
+// with `per_row` as its tolerance. tensors == 0: nothing of this model interleaves on this CPU.
+struct RepackCheck {
+  int tensors = 0;
+  bool f32_identical = false;
+  float prompt_max = 0, decode_max = 0;
+  std::string rule;  // quantized_rule's verdict, "" when it holds
+};
+RepackCheck check_repacked(const ReferenceCase& rc, float per_row);
+
 struct RowStats {
   std::vector<float> row_max;  // per row max |a - b|
   float max = 0;
