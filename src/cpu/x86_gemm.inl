@@ -1009,6 +1009,137 @@ void tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t 
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Interleaved rows of the 32-element "legacy" types against Q8_0 activations: Q4_0 and IQ4_NL (18-byte
+// blocks, tile = 4 lines + half line, 288 bytes), Q8_0 (34 bytes: 8 lines + half line, 544 bytes). AVX-512
+// VNNI only, like the K-quants' group_dot.
+//
+// Decode (nc == 1). Weight and activation blocks both start with a 2-byte fp16 d, so line k of a tile
+// (block bytes 4k..4k+3 of the 16 rows) lines up with the activation block's bytes 4k..4k+3: Q8_0 levels
+// q[4k-2..4k+1] against a[4k-2..4k+1]; Q4_0/IQ4_NL low nibbles of qs[4k-2..4k+1] (elements 4k-2..4k+1)
+// against activation bytes 4k.., high nibbles (elements 4k+14..4k+17) against bytes 4k+16... Line 0's bytes
+// 0-1 are the row's d (read from there as fp16, cvtph) and are masked out of the dots; the half line (the
+// last 2 block bytes of each row, zero-extended and moved to lane bytes 2-3) is dotted against the
+// activation quad ending with the matching 2 bytes, so no activation byte past the block is read.
+// Levels are dotted as unsigned bytes u = level + kOff (Q4_0: the nibble, level = nibble - 8; IQ4_NL: table
+// value + 128; Q8_0: q ^ 0x80 = q + 128) and each block's sum starts at -kOff * sum(a), computed once per
+// call for every activation block (with its d as float) into a thread-local array. So the integer sum per
+// block is the reference's sumi exactly, and the result is the sum over blocks of sumi * (d_w * d_a) as
+// there (|sumi| <= 32 * 255 * 128 < 2^24: exact in float); only the float summation order differs.
+//
+// nc >= 2: each group's 16 rows are put back in plain order in a thread-local buffer and the type's plain
+// mat_tile runs on them (correct, not tuned).
+
+enum class Legacy { Q4_0, IQ4_NL, Q8_0 };
+
+template <Legacy kKind>
+struct GemmLegacy {
+  static constexpr int kBytes = kKind == Legacy::Q8_0 ? 34 : 18, kLines = kBytes / 4;
+  static constexpr int kOff = kKind == Legacy::Q4_0 ? 8 : 128;
+  // Per Q8_0 activation block: -kOff * the sum of its 32 levels, and its d.
+  struct Act {
+    int32_t bias;
+    float d;
+  };
+  static const Act* prepare(const uint8_t* a, int64_t nb) {
+    auto* s = reinterpret_cast<Act*>(scratch(sizeof(Act) * static_cast<size_t>(nb)));
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int64_t b = 0; b < nb; ++b, a += kQ8_0Bytes)
+      s[b] = Act{-kOff * hsum_i32(Ops::dot(_mm256_setzero_si256(), ones, load256(a + 2))), fp16(a)};
+    return s;
+  }
+  // One interleaved 16-row group (nb tiles) against the activation blocks at a (their Act at s).
+  template <class O>
+  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a, const Act* s) {
+    using VI = typename O::VI;
+    using VF = typename O::VF;
+    static_assert(O::kRows == 16, "one 16-row group per vector");
+    constexpr int kTile = 16 * kBytes;
+    const VI m0f = O::set1_8(0x0F), mhead = O::set1(static_cast<int>(0xFFFF0000u));
+    const VI m0f_head = O::and_(m0f, mhead), flip = O::set1_8(0x80), flip_head = O::and_(flip, mhead);
+    const VI table = kKind == Legacy::IQ4_NL ? O::iq4_table_u8() : O::zero();
+    // The 4-bit types' nibbles (low 4 bits of each byte of x) as dotted bytes; head: lane bytes 0-1 are
+    // not levels and become 0.
+    const auto nib = [&](VI x, bool head) {
+      if constexpr (kKind == Legacy::IQ4_NL) {
+        const VI u = O::shuffle8(table, O::and_(x, m0f));
+        return head ? O::and_(u, mhead) : u;
+      } else {
+        return O::and_(x, head ? m0f_head : m0f);
+      }
+    };
+    VF out = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_0Bytes) {
+      prefetch_ahead<kTile>(g);
+      const VI x0 = O::loadu(g);
+      // The last 2 bytes of each row's block in lane bytes 2-3.
+      const VI h = O::template slli32<16>(
+          _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 64 * kLines))));
+      VI acc0 = O::set1(s[b].bias), acc1 = O::zero();
+      if constexpr (kKind == Legacy::Q8_0) {
+        unroll<kLines>([&](auto k) {
+          constexpr int K = decltype(k)::value;
+          const VI x = K == 0 ? x0 : O::loadu(g + 64 * K);
+          // q + 128 as unsigned bytes; line 0's d bytes: ternary (x ^ 0x80..) & mask, else a plain xor.
+          const VI u = K == 0 ? _mm512_ternarylogic_epi32(x, flip_head, mhead, 0x28)  // (a ^ b) & c
+                              : _mm512_xor_si512(x, flip);
+          if constexpr (K % 2 == 0) acc0 = O::dot(acc0, u, O::bcast(a + 4 * K));
+          else acc1 = O::dot(acc1, u, O::bcast(a + 4 * K));
+        });
+        acc1 = O::dot(acc1, _mm512_xor_si512(h, flip_head), O::bcast(a + 30));
+      } else {
+        unroll<kLines>([&](auto k) {
+          constexpr int K = decltype(k)::value;
+          const VI x = K == 0 ? x0 : O::loadu(g + 64 * K);
+          acc0 = O::dot(acc0, nib(x, K == 0), O::bcast(a + 4 * K));
+          acc1 = O::dot(acc1, nib(O::template srli16<4>(x), K == 0), O::bcast(a + 16 + 4 * K));
+        });
+        acc0 = O::dot(acc0, nib(h, true), O::bcast(a + 14));
+        acc1 = O::dot(acc1, nib(O::template srli16<4>(h), true), O::bcast(a + 30));
+      }
+      out = O::fma(O::cvt(O::add32(acc0, acc1)), O::mulf(O::cvtph_lo(x0), O::setf(s[b].d)), out);
+    }
+    return out;
+  }
+};
+
+// y[r] for nr interleaved rows (nr % 16 == 0) of a legacy type, one token.
+template <class O, class P>
+void legacy_decode_groups(const uint8_t* w, size_t w_stride, int64_t nr, const uint8_t* a, int64_t n, float* y) {
+  const auto* s = P::prepare(a, n / 32);
+  for (int64_t r = 0; r < nr; r += 16)
+    O::storefu(y + r, P::template group_dot<O>(w + r * w_stride, n / 32, a, s));
+}
+
+// The 16 plain rows (row_bytes apart at dst) of the interleaved group g of nb kBytes-byte blocks.
+template <int kBytes>
+void deinterleave_group(const uint8_t* g, int64_t nb, uint8_t* dst, size_t row_bytes) {
+  for (int64_t b = 0; b < nb; ++b, g += 16 * kBytes)
+    for (int i = 0; i < 16; ++i) {
+      uint8_t* d = dst + i * row_bytes + b * kBytes;
+      for (int k = 0; k < kBytes / 4; ++k) std::memcpy(d + 4 * k, g + 64 * k + 4 * i, 4);
+      if constexpr (kBytes % 4 == 2) std::memcpy(d + kBytes - 2, g + 64 * (kBytes / 4) + 2 * i, 2);
+    }
+}
+
+// TypeKernels::mat_tile_i16 of a legacy type (K: its plain kernel).
+template <class O, class P, class K>
+void legacy_tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n,
+                     float* y, size_t ldy) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  if (nc == 1) return legacy_decode_groups<O, P>(wb, w_stride, nr, static_cast<const uint8_t*>(a), n, y);
+  uint8_t* rows = scratch(16 * w_stride);
+  for (int64_t r = 0; r < nr; r += 16) {
+    deinterleave_group<P::kBytes>(wb + r * w_stride, n / 32, rows, w_stride);
+    mat_tile_simd<K>(rows, w_stride, 16, a, a_stride, nc, n, y + r, ldy);
+  }
+}
+
+template <class O, class P, class K>
+void route_legacy(KernelTable& t, TensorType type) {
+  if constexpr (O::kRows == 16 && O::kVnni) t.types[static_cast<size_t>(type)].mat_tile_i16 = legacy_tile_i16<O, P, K>;
+}
+
 template <class O, class P, class K>
 void route(KernelTable& t, TensorType type) {
   if constexpr (!P::kNeedsVnni || O::kVnni) {
@@ -1020,7 +1151,8 @@ void route(KernelTable& t, TensorType type) {
 
 }  // namespace gemm
 
-// Points mat_tile of the K-quants at the panel GEMM (which keeps dot<NC> for nc < GemmOps::kMinCols).
+// Points mat_tile of the K-quants at the panel GEMM (which keeps dot<NC> for nc < GemmOps::kMinCols), and at
+// AVX-512 VNNI gives the K-quants and Q4_0/IQ4_NL/Q8_0 mat_tile_i16 (interleaved rows).
 void fill_x86_gemm(KernelTable& t) {
   gemm::route<GemmOps, gemm::GemmQ2_K, KDot<DecQ2_K>>(t, TensorType::Q2_K);
   gemm::route<GemmOps, gemm::GemmQ3_K, KDot<DecQ3_K>>(t, TensorType::Q3_K);
@@ -1028,4 +1160,7 @@ void fill_x86_gemm(KernelTable& t) {
   gemm::route<GemmOps, gemm::GemmQ5_K, KDot<DecQ5_K>>(t, TensorType::Q5_K);
   gemm::route<GemmOps, gemm::GemmQ6_K, KDot<DecQ6_K>>(t, TensorType::Q6_K);
   gemm::route<GemmOps, gemm::GemmIQ4_XS, KDot<DecIQ4_XS>>(t, TensorType::IQ4_XS);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q4_0>, LegacyDot<DecQ4_0>>(t, TensorType::Q4_0);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::IQ4_NL>, LegacyDot<DecIQ4_NL>>(t, TensorType::IQ4_NL);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q8_0>, LegacyDot<DecQ8_0>>(t, TensorType::Q8_0);
 }

@@ -344,7 +344,8 @@ TEST_P(InterleavedTest, MatTileMatchesReference) {
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedTest,
                          testing::Combine(testing::Values(IsaLevel::Avx512),
                                           testing::Values(TensorType::Q2_K, TensorType::Q4_K, TensorType::Q5_K,
-                                                          TensorType::Q6_K, TensorType::Q3_K, TensorType::IQ4_XS)),
+                                                          TensorType::Q6_K, TensorType::Q3_K, TensorType::IQ4_XS,
+                                                          TensorType::Q4_0, TensorType::Q8_0, TensorType::IQ4_NL)),
                          param_name);
 
 // Interleaving pays only where a group_dot decodes the tiles in registers (src/cpu/x86_gemm.inl): AVX-512
@@ -357,7 +358,8 @@ TEST(Interleave, WhichTypesInterleaveAtWhichLevel) {
   if (!f.supports(IsaLevel::Avx512)) GTEST_SKIP() << "SKIPPED: this CPU has no avx512";
   for (TensorType type : kernel_types()) {
     const bool want = type == TensorType::Q2_K || type == TensorType::Q4_K || type == TensorType::Q5_K ||
-                      type == TensorType::Q6_K || type == TensorType::Q3_K || type == TensorType::IQ4_XS;
+                      type == TensorType::Q6_K || type == TensorType::Q3_K || type == TensorType::IQ4_XS ||
+                      type == TensorType::Q4_0 || type == TensorType::Q8_0 || type == TensorType::IQ4_NL;
     EXPECT_EQ(select_kernels(IsaLevel::Avx512).types[static_cast<size_t>(type)].mat_tile_i16 != nullptr, want)
         << type_traits(type).name;
   }
