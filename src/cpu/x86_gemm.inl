@@ -1027,8 +1027,7 @@ void tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t 
 // block is the reference's sumi exactly, and the result is the sum over blocks of sumi * (d_w * d_a) as
 // there (|sumi| <= 32 * 255 * 128 < 2^24: exact in float); only the float summation order differs.
 //
-// nc >= 2: each group's 16 rows are put back in plain order in a thread-local buffer and the type's plain
-// mat_tile runs on them (correct, not tuned).
+// nc >= 2: the same kernel with up to four tokens per pass over a group (legacy_tile_i16).
 
 enum class Legacy { Q4_0, IQ4_NL, Q8_0 };
 
@@ -1041,18 +1040,17 @@ struct GemmLegacy {
     int32_t bias;
     float d;
   };
-  static const Act* prepare(const uint8_t* a, int64_t nb) {
-    auto* s = reinterpret_cast<Act*>(scratch(sizeof(Act) * static_cast<size_t>(nb)));
+  static void prepare(const uint8_t* a, int64_t nb, Act* s) {
     const __m256i ones = _mm256_set1_epi8(1);
     for (int64_t b = 0; b < nb; ++b, a += kQ8_0Bytes)
       s[b] = Act{-kOff * hsum_i32(Ops::dot(_mm256_setzero_si256(), ones, load256(a + 2))), fp16(a)};
-    return s;
   }
-  // One interleaved 16-row group (nb tiles) against the activation blocks at a (their Act at s).
-  template <class O>
-  static typename O::VF group_dot(const uint8_t* g, int64_t nb, const uint8_t* a, const Act* s) {
+  // One interleaved 16-row group (nb tiles) against T tokens' activation blocks a[t] (their Act at s[t]):
+  // each weight line is loaded once and dotted with every token; out[t] gets the 16 rows' results.
+  template <class O, int T>
+  static void group_dot(const uint8_t* g, int64_t nb, const uint8_t* const* a, const Act* const* s,
+                        typename O::VF (&out)[T]) {
     using VI = typename O::VI;
-    using VF = typename O::VF;
     static_assert(O::kRows == 16, "one 16-row group per vector");
     constexpr int kTile = 16 * kBytes;
     const VI m0f = O::set1_8(0x0F), mhead = O::set1(static_cast<int>(0xFFFF0000u));
@@ -1068,14 +1066,20 @@ struct GemmLegacy {
         return O::and_(x, head ? m0f_head : m0f);
       }
     };
-    VF out = O::zerof();
-    for (int64_t b = 0; b < nb; ++b, g += kTile, a += kQ8_0Bytes) {
+    for (int t = 0; t < T; ++t) out[t] = O::zerof();
+    for (int64_t b = 0; b < nb; ++b, g += kTile) {
       prefetch_ahead<kTile>(g);
       const VI x0 = O::loadu(g);
       // The last 2 bytes of each row's block in lane bytes 2-3.
       const VI h = O::template slli32<16>(
           _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 64 * kLines))));
-      VI acc0 = O::set1(s[b].bias), acc1 = O::zero();
+      VI acc0[T], acc1[T];
+      const uint8_t* ab[T];
+      for (int t = 0; t < T; ++t) {
+        acc0[t] = O::set1(s[t][b].bias);
+        acc1[t] = O::zero();
+        ab[t] = a[t] + b * kQ8_0Bytes;
+      }
       if constexpr (kKind == Legacy::Q8_0) {
         unroll<kLines>([&](auto k) {
           constexpr int K = decltype(k)::value;
@@ -1083,61 +1087,74 @@ struct GemmLegacy {
           // q + 128 as unsigned bytes; line 0's d bytes: ternary (x ^ 0x80..) & mask, else a plain xor.
           const VI u = K == 0 ? _mm512_ternarylogic_epi32(x, flip_head, mhead, 0x28)  // (a ^ b) & c
                               : _mm512_xor_si512(x, flip);
-          if constexpr (K % 2 == 0) acc0 = O::dot(acc0, u, O::bcast(a + 4 * K));
-          else acc1 = O::dot(acc1, u, O::bcast(a + 4 * K));
+          for (int t = 0; t < T; ++t) {
+            if constexpr (K % 2 == 0) acc0[t] = O::dot(acc0[t], u, O::bcast(ab[t] + 4 * K));
+            else acc1[t] = O::dot(acc1[t], u, O::bcast(ab[t] + 4 * K));
+          }
         });
-        acc1 = O::dot(acc1, _mm512_xor_si512(h, flip_head), O::bcast(a + 30));
+        const VI uh = _mm512_xor_si512(h, flip_head);
+        for (int t = 0; t < T; ++t) acc1[t] = O::dot(acc1[t], uh, O::bcast(ab[t] + 30));
       } else {
         unroll<kLines>([&](auto k) {
           constexpr int K = decltype(k)::value;
           const VI x = K == 0 ? x0 : O::loadu(g + 64 * K);
-          acc0 = O::dot(acc0, nib(x, K == 0), O::bcast(a + 4 * K));
-          acc1 = O::dot(acc1, nib(O::template srli16<4>(x), K == 0), O::bcast(a + 16 + 4 * K));
+          const VI lo = nib(x, K == 0), hi = nib(O::template srli16<4>(x), K == 0);
+          for (int t = 0; t < T; ++t) {
+            acc0[t] = O::dot(acc0[t], lo, O::bcast(ab[t] + 4 * K));
+            acc1[t] = O::dot(acc1[t], hi, O::bcast(ab[t] + 16 + 4 * K));
+          }
         });
-        acc0 = O::dot(acc0, nib(h, true), O::bcast(a + 14));
-        acc1 = O::dot(acc1, nib(O::template srli16<4>(h), true), O::bcast(a + 30));
+        const VI hlo = nib(h, true), hhi = nib(O::template srli16<4>(h), true);
+        for (int t = 0; t < T; ++t) {
+          acc0[t] = O::dot(acc0[t], hlo, O::bcast(ab[t] + 14));
+          acc1[t] = O::dot(acc1[t], hhi, O::bcast(ab[t] + 30));
+        }
       }
-      out = O::fma(O::cvt(O::add32(acc0, acc1)), O::mulf(O::cvtph_lo(x0), O::setf(s[b].d)), out);
+      const typename O::VF dw = O::cvtph_lo(x0);
+      for (int t = 0; t < T; ++t)
+        out[t] = O::fma(O::cvt(O::add32(acc0[t], acc1[t])), O::mulf(dw, O::setf(s[t][b].d)), out[t]);
     }
-    return out;
   }
 };
 
-// y[r] for nr interleaved rows (nr % 16 == 0) of a legacy type, one token.
-template <class O, class P>
-void legacy_decode_groups(const uint8_t* w, size_t w_stride, int64_t nr, const uint8_t* a, int64_t n, float* y) {
-  const auto* s = P::prepare(a, n / 32);
-  for (int64_t r = 0; r < nr; r += 16)
-    O::storefu(y + r, P::template group_dot<O>(w + r * w_stride, n / 32, a, s));
-}
-
-// The 16 plain rows (row_bytes apart at dst) of the interleaved group g of nb kBytes-byte blocks.
-template <int kBytes>
-void deinterleave_group(const uint8_t* g, int64_t nb, uint8_t* dst, size_t row_bytes) {
-  for (int64_t b = 0; b < nb; ++b, g += 16 * kBytes)
-    for (int i = 0; i < 16; ++i) {
-      uint8_t* d = dst + i * row_bytes + b * kBytes;
-      for (int k = 0; k < kBytes / 4; ++k) std::memcpy(d + 4 * k, g + 64 * k + 4 * i, 4);
-      if constexpr (kBytes % 4 == 2) std::memcpy(d + kBytes - 2, g + 64 * (kBytes / 4) + 2 * i, 2);
-    }
-}
-
-// TypeKernels::mat_tile_i16 of a legacy type (K: its plain kernel).
-template <class O, class P, class K>
-void legacy_tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n,
-                     float* y, size_t ldy) {
-  const auto* wb = static_cast<const uint8_t*>(w);
-  if (nc == 1) return legacy_decode_groups<O, P>(wb, w_stride, nr, static_cast<const uint8_t*>(a), n, y);
-  uint8_t* rows = scratch(16 * w_stride);
+// Rows [0, nr) (nr % 16 == 0) of interleaved groups against tokens [0, T) starting at a (a_stride apart);
+// y + t * ldy + r. acts[t] are the tokens' prepared activation blocks.
+template <class O, class P, int T>
+void legacy_groups(const uint8_t* w, size_t w_stride, int64_t nr, const uint8_t* a, size_t a_stride,
+                   const typename P::Act* acts, int64_t nb, float* y, size_t ldy) {
+  const uint8_t* ap[T];
+  const typename P::Act* sp[T];
+  for (int t = 0; t < T; ++t) ap[t] = a + t * a_stride, sp[t] = acts + t * nb;
   for (int64_t r = 0; r < nr; r += 16) {
-    deinterleave_group<P::kBytes>(wb + r * w_stride, n / 32, rows, w_stride);
-    mat_tile_simd<K>(rows, w_stride, 16, a, a_stride, nc, n, y + r, ldy);
+    typename O::VF out[T];
+    P::template group_dot<O, T>(w + r * w_stride, nb, ap, sp, out);
+    for (int t = 0; t < T; ++t) O::storefu(y + t * ldy + r, out[t]);
   }
 }
 
-template <class O, class P, class K>
+// TypeKernels::mat_tile_i16 of a legacy type. Tokens go four at a time through the groups, so each weight line
+// is loaded once per four tokens; the row range (an L2-sized prefill block) is read again per four tokens.
+template <class O, class P>
+void legacy_tile_i16(const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride, int64_t nc, int64_t n,
+                     float* y, size_t ldy) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const int64_t nb = n / 32;
+  auto* acts = reinterpret_cast<typename P::Act*>(scratch(sizeof(typename P::Act) * static_cast<size_t>(nb * nc)));
+  for (int64_t t = 0; t < nc; ++t) P::prepare(ab + t * a_stride, nb, acts + t * nb);
+  auto pass = [&]<int T>(int64_t t) {
+    legacy_groups<O, P, T>(wb, w_stride, nr, ab + t * a_stride, a_stride, acts + t * nb, nb, y + t * ldy, ldy);
+  };
+  int64_t t = 0;
+  for (; t + 4 <= nc; t += 4) pass.template operator()<4>(t);
+  if (nc - t == 3) pass.template operator()<3>(t);
+  if (nc - t == 2) pass.template operator()<2>(t);
+  if (nc - t == 1) pass.template operator()<1>(t);
+}
+
+template <class O, class P>
 void route_legacy(KernelTable& t, TensorType type) {
-  if constexpr (O::kRows == 16 && O::kVnni) t.types[static_cast<size_t>(type)].mat_tile_i16 = legacy_tile_i16<O, P, K>;
+  if constexpr (O::kRows == 16 && O::kVnni) t.types[static_cast<size_t>(type)].mat_tile_i16 = legacy_tile_i16<O, P>;
 }
 
 template <class O, class P, class K>
@@ -1160,7 +1177,7 @@ void fill_x86_gemm(KernelTable& t) {
   gemm::route<GemmOps, gemm::GemmQ5_K, KDot<DecQ5_K>>(t, TensorType::Q5_K);
   gemm::route<GemmOps, gemm::GemmQ6_K, KDot<DecQ6_K>>(t, TensorType::Q6_K);
   gemm::route<GemmOps, gemm::GemmIQ4_XS, KDot<DecIQ4_XS>>(t, TensorType::IQ4_XS);
-  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q4_0>, LegacyDot<DecQ4_0>>(t, TensorType::Q4_0);
-  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::IQ4_NL>, LegacyDot<DecIQ4_NL>>(t, TensorType::IQ4_NL);
-  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q8_0>, LegacyDot<DecQ8_0>>(t, TensorType::Q8_0);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q4_0>>(t, TensorType::Q4_0);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::IQ4_NL>>(t, TensorType::IQ4_NL);
+  gemm::route_legacy<GemmOps, gemm::GemmLegacy<gemm::Legacy::Q8_0>>(t, TensorType::Q8_0);
 }

@@ -353,7 +353,8 @@ INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedTest,
 TEST(Interleave, WhichTypesInterleaveAtWhichLevel) {
   const CpuFeatures f = detect_cpu_features();
   if (f.supports(IsaLevel::Avx2)) {
-    for (TensorType type : kernel_types()) EXPECT_EQ(select_kernels(IsaLevel::Avx2).types[static_cast<size_t>(type)].mat_tile_i16, nullptr);
+    const KernelTable& avx2 = select_kernels(IsaLevel::Avx2);
+    for (TensorType type : kernel_types()) EXPECT_EQ(avx2.types[static_cast<size_t>(type)].mat_tile_i16, nullptr);
   }
   if (!f.supports(IsaLevel::Avx512)) GTEST_SKIP() << "SKIPPED: this CPU has no avx512";
   for (TensorType type : kernel_types()) {
