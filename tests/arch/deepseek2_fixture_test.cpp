@@ -205,12 +205,7 @@ TEST_P(DeepSeek2Fixture, RepackedWeightsKeepTheResults) {
   const auto& [model, seq] = GetParam();
   STRATA_FIXTURE_OR_SKIP(path, "models/" + model + ".gguf");
   if (!is_quantized(model)) GTEST_SKIP() << "unquantized weights are never interleaved";
-  const RepackCheck c = check_repacked(load_reference_case(model, seq), is_low_bit(model) ? 0.5f : 0.35f);
-  if (c.tensors == 0) GTEST_SKIP() << "SKIPPED: no matrix of " << model << " interleaves on this CPU";
-  std::printf("[ repacked ] %s/%s %d tensors; quant-act prompt max %.3g decode max %.3g\n", model.c_str(),
-              seq.c_str(), c.tensors, c.prompt_max, c.decode_max);
-  EXPECT_TRUE(c.f32_identical) << model << "/" << seq << ": F32 path over interleaved rows";
-  EXPECT_EQ(c.rule, "") << model << "/" << seq;
+  expect_repack_keeps_results(model, seq, is_low_bit(model) ? 0.5f : 0.35f);
 }
 
 // Reads a dump file written by TensorDumper: rows of `width` floats.

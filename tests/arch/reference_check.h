@@ -44,16 +44,11 @@ struct EngineConfig {
 };
 EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg);
 
-// Load-time repacking (quant/interleave.h) of one case: the F32 path over interleaved rows against the plain
-// file's (must be bit-identical), and quantized activations against the reference under the README rule
-// with `per_row` as its tolerance. tensors == 0: nothing of this model interleaves on this CPU.
-struct RepackCheck {
-  int tensors = 0;
-  bool f32_identical = false;
-  float prompt_max = 0, decode_max = 0;
-  std::string rule;  // quantized_rule's verdict, "" when it holds
-};
-RepackCheck check_repacked(const ReferenceCase& rc, float per_row);
+// Load-time repacking (quant/interleave.h) of one case, as GoogleTest expectations: the F32 path over
+// interleaved rows must give the plain file's logits bit for bit, and quantized activations must meet the
+// README rule against the reference with `per_row` as its tolerance. Skips when nothing of the model
+// interleaves on this CPU.
+void expect_repack_keeps_results(const std::string& model, const std::string& seq, float per_row);
 
 struct RowStats {
   std::vector<float> row_max;  // per row max |a - b|
