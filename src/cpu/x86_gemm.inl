@@ -1,7 +1,10 @@
-// Prefill (matrix x matrix) path of mat_tile for the K-quants: a panel GEMM. Included by kernels_avx2.cpp and
-// kernels_avx512.cpp inside their anonymous namespace, after x86_kernels.inl and after each defines
-// `struct GemmOps` (vector width and int8 dot primitive of the level), for the same ODR reason as
-// x86_kernels.inl. No #includes here.
+// Rows-in-lanes kernels. (1) The prefill (matrix x matrix) path of mat_tile for the K-quants: a panel GEMM.
+// (2) mat_tile_i16 for rows stored interleaved (quant/interleave.h): the same slabs loaded from tiles, and
+// per-type group_dot decode kernels ("Decode of interleaved rows" below; the 32-element types' GemmLegacy
+// serves every token count). (2) is routed at AVX-512 VNNI only, so its few raw _mm512 intrinsics are never
+// instantiated at AVX2. Included by kernels_avx2.cpp and kernels_avx512.cpp inside their anonymous namespace,
+// after x86_kernels.inl and after each defines `struct GemmOps` (vector width and int8 dot primitive of the
+// level), for the same ODR reason as x86_kernels.inl. No #includes here.
 //
 // Layout. A "slab" is GemmOps::kRows weight rows (8 at AVX2, 16 at AVX-512) x one 256-element super-block,
 // decoded once into:
