@@ -10,6 +10,7 @@
 
 #include "ops/tensor.h"
 #include "quant/types.h"
+#include "util/huge_buffer.h"
 
 namespace strata {
 
@@ -58,7 +59,7 @@ class KvCache {
   size_t elem_;
   std::vector<KvLayerLayout> layers_;
   std::vector<uint8_t*> k_, v_;
-  std::unique_ptr<uint8_t[]> storage_;
+  HugeBuffer storage_;
   uint64_t bytes_ = 0;
 };
 

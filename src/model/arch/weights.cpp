@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
+#include <utility>
 
 #include "quant/interleave.h"
 #include "util/error.h"
+#include "util/huge_buffer.h"
 
 namespace strata {
 namespace {
@@ -65,7 +66,6 @@ MappedWeights::MappedWeights(const ModelCatalogue& cat, std::string source)
 
 MappedWeights::~MappedWeights() = default;
 
-void MappedWeights::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
 
 namespace {
 
@@ -96,13 +96,16 @@ InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTra
     if (interleaved_[i] || !e.data || !e.traits || e.n_dims < 2 || !matmul_only(e)) continue;
     if (!interleavable(*e.traits) || e.ne[1] % kInterleaveRows != 0 || !has_kernel(*e.traits)) continue;
     const int64_t rows = e.ne[1] * e.ne[2] * e.ne[3];
-    // 2 MiB-aligned so the copy can sit on transparent huge pages (fewer TLB misses while streaming).
-    constexpr size_t kAlign = 2u << 20;
-    const size_t size = (e.nbytes + kAlign - 1) / kAlign * kAlign;
-    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, size));
-    if (!p) break;  // optional: what is not copied stays computed in place
-    owned_.emplace_back(p);
-    madvise(p, size, MADV_HUGEPAGE);  // advisory; ignored where THP is off
+    // On huge pages: the copy is streamed every token (fewer TLB misses). Optional: what cannot be
+    // copied stays computed in place.
+    HugeBuffer copy;
+    try {
+      copy = HugeBuffer(e.nbytes);
+    } catch (const Error&) {
+      break;
+    }
+    uint8_t* p = copy.data();
+    owned_.push_back(std::move(copy));
     const uint64_t group_bytes = row_bytes(*e.traits, e.ne[0]) * kInterleaveRows;
     auto part = [&](int64_t g0, int64_t g1, int) {
       interleave_rows(*e.traits, e.data + g0 * group_bytes, p + g0 * group_bytes, (g1 - g0) * kInterleaveRows, e.ne[0]);

@@ -16,6 +16,7 @@
 #include "model/catalogue.h"
 #include "ops/tensor.h"
 #include "ops/thread_pool.h"
+#include "util/huge_buffer.h"
 
 namespace strata {
 
@@ -85,13 +86,10 @@ class MappedWeights final : public Weights {
   const CatalogueEntry& entry(TensorRef ref) const override;
 
  private:
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const;
-  };
   const ModelCatalogue& cat_;
   std::string source_;
   std::vector<const uint8_t*> interleaved_;  // per catalogue entry: the interleaved copy, or nullptr
-  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> owned_;
+  std::vector<HugeBuffer> owned_;  // the interleaved copies
 };
 
 }  // namespace strata
