@@ -40,18 +40,24 @@ KvCache::KvCache(TensorType type, int64_t n_ctx, std::vector<KvLayerLayout> laye
   }
 }
 
-void KvCache::store(uint8_t* base, int64_t width, int64_t pos0, const Mat& src, const char* what, int layer) {
+void KvCache::store(uint8_t* base, int64_t width, int64_t pos0, const Mat& src, const char* what, int layer,
+                    const cpu::KernelTable* kernels) {
   if (src.cols != width)
     throw Error(std::string("KV cache ") + what + " row of layer " + std::to_string(layer) + " has " +
                 std::to_string(src.cols) + " values, layout says " + std::to_string(width));
   if (pos0 < 0 || pos0 + src.rows > n_ctx_)
     throw InputError("position " + std::to_string(pos0 + src.rows - 1) + " is beyond the context size " +
                      std::to_string(n_ctx_));
+  const cpu::QuantizeRowFn to_f16 =
+      kernels && type_ == TensorType::F16 ? kernels->types[static_cast<size_t>(TensorType::F16)].quantize_activations
+                                          : nullptr;
   for (int64_t i = 0; i < src.rows; ++i) {
     uint8_t* dst = base + static_cast<uint64_t>(pos0 + i) * width * elem_;
     const float* s = src.row(i);
     if (type_ == TensorType::F32) {
       std::memcpy(dst, s, width * sizeof(float));
+    } else if (to_f16) {
+      to_f16(s, dst, width);
     } else {
       uint16_t* d = reinterpret_cast<uint16_t*>(dst);
       for (int64_t j = 0; j < width; ++j) d[j] = f32_to_f16_bits(s[j]);
@@ -59,12 +65,12 @@ void KvCache::store(uint8_t* base, int64_t width, int64_t pos0, const Mat& src, 
   }
 }
 
-void KvCache::store_k(int layer, int64_t pos0, const Mat& src) {
-  store(k_.at(layer), layers_[layer].k_width, pos0, src, "K", layer);
+void KvCache::store_k(int layer, int64_t pos0, const Mat& src, const cpu::KernelTable* kernels) {
+  store(k_.at(layer), layers_[layer].k_width, pos0, src, "K", layer, kernels);
 }
 
-void KvCache::store_v(int layer, int64_t pos0, const Mat& src) {
-  store(v_.at(layer), layers_[layer].v_width, pos0, src, "V", layer);
+void KvCache::store_v(int layer, int64_t pos0, const Mat& src, const cpu::KernelTable* kernels) {
+  store(v_.at(layer), layers_[layer].v_width, pos0, src, "V", layer, kernels);
 }
 
 void KvCache::load_k(int layer, int64_t pos, float* dst) const {

@@ -2,12 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
+#include <limits>
+#include <utility>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
+#include "cpu/cpu_features.h"
+#include "cpu/kernels.h"
 #include "ops_test_support.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
@@ -239,6 +244,38 @@ TEST(KvCache, RefusesPositionsBeyondContext) {
   EXPECT_THROW(kv.store_k(0, 3, mat(r.data(), 2, 8)), InputError);
   EXPECT_THROW(KvCache(TensorType::Q4_0, 4, {KvLayerLayout{8, 8}}), UnsupportedError);
   EXPECT_EQ(KvCache::bytes_needed(TensorType::F16, 10, {KvLayerLayout{576, 0}, KvLayerLayout{576, 0}}), 10u * 2 * 576 * 2);
+}
+
+// Storing through a level's F16 converter writes the bits the scalar rounding writes: ties, values that
+// round to subnormals, to zero and to infinity, NaNs (compared as NaN: quiet bit and payload aside, both
+// are NaN), and a row width that is not a multiple of the vector width.
+TEST(KvCache, F16StoreThroughKernelsMatchesScalarBits) {
+  const int64_t w = 37;
+  std::vector<float> row = randn(4 * w, 61, 3.0f);
+  const float special[] = {1.0f + 1.0f / 2048,  // a tie between two halves
+                           6.0e-8f, 2.9e-8f, 1.0e-9f, 65504.0f, 65520.0f, 1.0e6f, -1.0e6f,
+                           -0.0f, std::nanf(""), -std::numeric_limits<float>::infinity(), 5.96e-8f};
+  std::copy(std::begin(special), std::end(special), row.begin() + 3);
+  KvCache plain(TensorType::F16, 4, {KvLayerLayout{w, w}});
+  plain.store_k(0, 0, mat(row.data(), 4, w));
+  plain.store_v(0, 0, mat(row.data(), 4, w));
+  const cpu::CpuFeatures f = cpu::detect_cpu_features();
+  for (cpu::IsaLevel l : {cpu::IsaLevel::Scalar, cpu::IsaLevel::Avx2, cpu::IsaLevel::Avx512}) {
+    if (!f.supports(l)) continue;
+    SCOPED_TRACE(cpu::isa_name(l));
+    KvCache fast(TensorType::F16, 4, {KvLayerLayout{w, w}});
+    fast.store_k(0, 0, mat(row.data(), 4, w), &cpu::select_kernels(l));
+    fast.store_v(0, 0, mat(row.data(), 4, w), &cpu::select_kernels(l));
+    for (const auto& [a, b] : {std::pair{plain.k_span(0, 0, 0), fast.k_span(0, 0, 0)},
+                               std::pair{plain.v_span(0, 0, 0), fast.v_span(0, 0, 0)}})
+      for (int64_t i = 0; i < 4 * w; ++i) {
+        uint16_t x, y;
+        std::memcpy(&x, a.data + 2 * i, 2);
+        std::memcpy(&y, b.data + 2 * i, 2);
+        if (std::isnan(f16_bits_to_f32(x))) EXPECT_TRUE(std::isnan(f16_bits_to_f32(y))) << i;
+        else EXPECT_EQ(x, y) << "element " << i << " = " << row[i];
+      }
+  }
 }
 
 TEST(Routing, SoftmaxTopKRenormalised) {

@@ -116,8 +116,8 @@ class BiasedAttention {
     ctx.dump(l, "k", k);
     ctx.dump(l, "v", v);
 
-    kv.store_k(l, b.pos0, k);
-    kv.store_v(l, b.pos0, v);
+    kv.store_k(l, b.pos0, k, ctx.kernels);
+    kv.store_v(l, b.pos0, v, ctx.kernels);
     const AttentionParams ap{H, Hkv, dk_, dv_, 1.0f / std::sqrt(static_cast<float>(dk_))};
     attention(ctx.pool, ap, q, p.pos, kv.k_span(l, 0, dk_), kv.v_span(l, 0, dv_), att, ctx.kernels);
     ctx.dump(l, "kqv_out", att);

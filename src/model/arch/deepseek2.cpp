@@ -327,7 +327,7 @@ void DeepSeek2::forward(ForwardCtx& ctx, KvCache& kv, const Batch& b, const Mat&
     rope_apply(rope_, rope_cs, cols_of(kvr, R_, dr_), 1, dr_);
     ctx.dump(l, "kv_compressed", cols_of(kvr, 0, R_));
     ctx.dump(l, "k_pe", cols_of(kvr, R_, dr_));
-    kv.store_k(l, b.pos0, kvr);
+    kv.store_k(l, b.pos0, kvr, ctx.kernels);
 
     // Absorbed queries: per head [W_UK[h]ᵀ q_nope[h] ‖ q_pe[h]], one 576-wide "MQA" query per head.
     head_ops_.clear();

@@ -95,8 +95,8 @@ class Qwen3Moe final : public ArchModel {
       ctx.dump(l, "k", k);
       ctx.dump(l, "v", v);
 
-      kv.store_k(l, b.pos0, k);
-      kv.store_v(l, b.pos0, v);
+      kv.store_k(l, b.pos0, k, ctx.kernels);
+      kv.store_v(l, b.pos0, v, ctx.kernels);
       attention(ctx.pool, ap, q, pos, kv.k_span(l, 0, dk_), kv.v_span(l, 0, dv_), att, ctx.kernels);
       ctx.dump(l, "kqv_out", att);
       ctx.matmul(w_.view(L.wo), att, tmp);
