@@ -28,7 +28,7 @@ KvCache::KvCache(TensorType type, int64_t n_ctx, std::vector<KvLayerLayout> laye
     : type_(type), n_ctx_(n_ctx), elem_(elem_size(type)), layers_(std::move(layers)) {
   bytes_ = bytes_needed(type, n_ctx, layers_);
   // Uninitialised on purpose: pages are committed as positions are written, so a large context that is
-  // never filled costs little (at most a huge page per layer's K and V region). Huge pages: decode at long
+  // never filled costs little (about one huge page per layer's K and V region). Huge pages: decode at long
   // context streams the whole cache every token; measured 2-5% faster attention at depth 4096-16384.
   storage_ = HugeBuffer(bytes_);
   uint8_t* p = storage_.data();

@@ -66,7 +66,6 @@ MappedWeights::MappedWeights(const ModelCatalogue& cat, std::string source)
 
 MappedWeights::~MappedWeights() = default;
 
-
 namespace {
 
 // Matrices whose every reader is matmul over the whole tensor or whole experts. MLA's k_b/v_b (and the
