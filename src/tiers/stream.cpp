@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/huge_buffer.h"
 
 namespace strata {
 
@@ -80,23 +81,23 @@ void pin_to(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-// Anonymous memory bound to a node, huge pages advised to keep TLB misses out of the measurement.
+// Anonymous memory bound to a node, huge pages advised to keep TLB misses out of the measurement (the
+// unbound case is a HugeBuffer).
 class NodeBuffer {
  public:
   NodeBuffer(size_t bytes, int node) : bytes_(bytes) {
     if (node >= 0 && numa_available() >= 0) {
       p_ = numa_alloc_onnode(bytes, node);
-      numa_ = true;
+      numa_ = p_ != nullptr;
+      if (!p_) throw Error("cannot allocate " + std::to_string(bytes >> 20) + " MiB for the bandwidth probe");
+      madvise(p_, bytes, MADV_HUGEPAGE);
     } else {
-      void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      p_ = m == MAP_FAILED ? nullptr : m;
+      unbound_ = HugeBuffer(bytes);
+      p_ = unbound_.data();
     }
-    if (!p_) throw Error("cannot allocate " + std::to_string(bytes >> 20) + " MiB for the bandwidth probe");
-    madvise(p_, bytes, MADV_HUGEPAGE);
   }
   ~NodeBuffer() {
     if (numa_) numa_free(p_, bytes_);
-    else munmap(p_, bytes_);
   }
   NodeBuffer(const NodeBuffer&) = delete;
   NodeBuffer& operator=(const NodeBuffer&) = delete;
@@ -106,6 +107,7 @@ class NodeBuffer {
   void* p_ = nullptr;
   size_t bytes_;
   bool numa_ = false;
+  HugeBuffer unbound_;
 };
 
 StreamResult run_passes(const uint8_t* base, size_t bytes, const StreamOptions& opt, bool first_touch) {
