@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <algorithm>
 #include <map>
+#include <random>
+#include <set>
 #include <vector>
 
 #include "runtime/sampler.h"
@@ -13,6 +18,30 @@ TEST(Sampler, GreedyTakesTheLowestIdOnTies) {
   Sampler s(SamplerParams{.temperature = 0});
   std::vector<float> l = {1, 5, 5, 2};
   EXPECT_EQ(s.sample(l, {}), 1);
+}
+
+// argmax against the plain definition (first index of the largest non-NaN value), over lengths around
+// its 16-lane blocks, with ties, -inf and NaNs placed in the blocks and in the tail.
+TEST(Argmax, MatchesTheFirstLargestValue) {
+  std::mt19937 g(3);
+  std::uniform_int_distribution<int> level(0, 9);
+  for (size_t n = 1; n <= 70; ++n)
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> v(n);
+      for (auto& x : v) x = static_cast<float>(level(g));  // few levels: many ties
+      if (trial % 3 == 1) v[g() % n] = std::numeric_limits<float>::quiet_NaN();
+      if (trial % 4 == 2) v[g() % n] = -std::numeric_limits<float>::infinity();
+      size_t want = n;
+      for (size_t i = 0; i < n; ++i)
+        if (!std::isnan(v[i]) && (want == n || v[i] > v[want])) want = i;
+      EXPECT_EQ(argmax(v), static_cast<int32_t>(want == n ? 0 : want)) << "n " << n << " trial " << trial;
+    }
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(argmax(std::vector<float>{nan, 1.0f, 2.0f}), 2);
+  EXPECT_EQ(argmax(std::vector<float>{nan, nan}), 0);
+  EXPECT_EQ(argmax(std::vector<float>{-inf, -inf, -inf}), 0);
+  EXPECT_EQ(argmax(std::vector<float>{1.0f, inf, inf}), 1);
+  EXPECT_EQ(argmax(std::vector<float>{}), 0);
 }
 
 TEST(Sampler, SameSeedSameStream) {
@@ -52,6 +81,29 @@ TEST(Sampler, TopKTopPMinPRestrictTheCandidates) {
   EXPECT_EQ(drawn({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.1f, .seed = 1}).size(), 3u);
   auto all = drawn({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 1});
   EXPECT_EQ(all.size(), 5u);
+}
+
+// Top-k over a large vocabulary with many tied logits (the one-pass heap and its skipped blocks): with
+// top-p and min-p off and a huge temperature the k candidates are near-uniform, so enough draws see
+// every one of them, and nothing else. The expected set is the first k of (logit desc, id asc).
+TEST(Sampler, TopKKeepsTheKBestWithTiesToLowIds) {
+  std::mt19937 g(5);
+  std::uniform_int_distribution<int> level(0, 30);
+  for (size_t n : {37u, 1000u, 5003u}) {
+    std::vector<float> l(n);
+    for (auto& x : l) x = static_cast<float>(level(g));
+    l[n - 1] = 31.0f;  // the best in the scalar tail
+    for (int32_t k : {1, 7, 40}) {
+      std::vector<int32_t> ids(n);
+      for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>(i);
+      std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return l[a] > l[b]; });
+      const std::set<int32_t> want(ids.begin(), ids.begin() + std::min<size_t>(k, n));  // k >= n: all
+      Sampler s({.temperature = 1e6f, .top_k = k, .top_p = 1.0f, .min_p = 0.0f, .seed = 2});
+      std::set<int32_t> seen;
+      for (int i = 0; i < 100 * k; ++i) seen.insert(s.sample(l, {}));
+      EXPECT_EQ(seen, want) << "n " << n << " k " << k;
+    }
+  }
 }
 
 TEST(Sampler, PenaltiesFollowLlamaCpp) {
