@@ -1,5 +1,6 @@
-// Greedy token choice over a full vocabulary (qwen3's 151936 logits), once per decoded token: the
-// time here is added to every token's, so compare it with a token's (~18 ms on the qwen3 slice).
+// Token choice over a full vocabulary (qwen3's 151936 logits), once per decoded token: greedy (argmax)
+// and the default sampling chain. The time is added to every token's, so compare it with a token's
+// (~18 ms on the qwen3 slice).
 #include <benchmark/benchmark.h>
 
 #include <random>

@@ -8,10 +8,6 @@
 
 namespace strata {
 
-// Two passes: the largest value over 16 independent lanes (GCC vector types: one maxps per 4 lanes on
-// any x86-64), then the first index holding it. A compare-and-branch loop carrying the best index took
-// 565 us at a 152k vocabulary, 3% of a decoded token; this takes ~22 us. NaNs never win (a NaN compares
-// false, so the lane keeps its value); all-NaN input gives 0.
 namespace {
 
 typedef float F4 __attribute__((vector_size(16)));
@@ -33,6 +29,10 @@ float block_max16(const float* p) {
 
 }  // namespace
 
+// Two passes: the largest value over 16 independent lanes (GCC vector types: one maxps per 4 lanes on
+// any x86-64), then the first index holding it. A compare-and-branch loop carrying the best index took
+// 565 us at a 152k vocabulary, 3% of a decoded token; this takes ~22 us. NaNs never win (a NaN compares
+// false, so the lane keeps its value); all-NaN input gives 0.
 int32_t argmax(std::span<const float> v) {
   const size_t n = v.size();
   const float ninf = -INFINITY;
@@ -108,9 +108,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       std::push_heap(cands_.begin(), cands_.end(), by_logit);
     };
     size_t t = k;
-    for (; t + 16 <= n; t += 16)  // blocks of 16 whose largest logit cannot enter are skipped whole
+    for (; t + kLanes <= n; t += kLanes)  // blocks whose largest logit cannot enter are skipped whole
       if (block_max16(work_.data() + t) > cands_.front().logit)
-        for (size_t j = t; j < t + 16; ++j) offer(j);
+        for (size_t j = t; j < t + kLanes; ++j) offer(j);
     for (; t < n; ++t) offer(t);
     std::sort_heap(cands_.begin(), cands_.end(), by_logit);
   } else {
