@@ -88,8 +88,8 @@ class NodeBuffer {
   NodeBuffer(size_t bytes, int node) : bytes_(bytes) {
     if (node >= 0 && numa_available() >= 0) {
       p_ = numa_alloc_onnode(bytes, node);
-      numa_ = p_ != nullptr;
       if (!p_) throw Error("cannot allocate " + std::to_string(bytes >> 20) + " MiB for the bandwidth probe");
+      numa_ = true;
       madvise(p_, bytes, MADV_HUGEPAGE);
     } else {
       unbound_ = HugeBuffer(bytes);
