@@ -33,6 +33,8 @@ using MatTileFn = void (*)(const void* w, size_t w_stride, int64_t nr, const voi
 // Same signatures as the src/quant reference functions.
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+// gate[i] = silu(gate[i]) * up[i], silu(z) = z / (1 + e^-z); the reference is strata::swiglu (ops/elementwise).
+using SwigluFn = void (*)(float* gate, const float* up, int64_t n);
 
 inline constexpr int kTileCols = 4;
 inline constexpr size_t kTypeSlots = 40;  // ggml type ids 0..39 index the table directly
@@ -58,6 +60,8 @@ struct KernelTable {
   QuantizeRowFn quantize_q8_0 = nullptr;
   QuantizeRowFn quantize_q8_1 = nullptr;
   QuantizeRowFn quantize_q8_k = nullptr;
+  // nullptr (the scalar table): callers use the reference strata::swiglu.
+  SwigluFn swiglu = nullptr;
 
   // Throws UnsupportedError for a type without kernels.
   const TypeKernels& operator[](TensorType t) const;

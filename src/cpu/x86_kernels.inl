@@ -497,6 +497,45 @@ void dequantize_bf16_simd(const void* src, float* y, int64_t n) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_bf16x8(p + 2 * i));
   for (; i < n; ++i) y[i] = scalar_bf16(p + 2 * i);
 }
+// e^x lane-wise, for the FFN activation (no other kernel here needs it). Cephes-style reduction x = n ln2 + r
+// with ln2 split in two, degree-6 polynomial in r: within 2 ulp of expf (tests/cpu SwigluMatchesReference).
+// Where expf overflows (x > ln FLT_MAX) the lane is +inf, as expf returns; below -87.3 it is ~1.2e-38
+// rather than a denormal, which no caller can tell from 0 (silu adds it to 1). The scale 2^n is applied as
+// two halves so n = 128 (x just below ln FLT_MAX) does not overflow the exponent field.
+inline __m256 exp8(__m256 x) {
+  const __m256 big = _mm256_cmp_ps(x, _mm256_set1_ps(88.7228394f), _CMP_GT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7228394f));
+  const __m256 fn = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(fn, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(fn, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i n = _mm256_cvtps_epi32(fn);
+  const __m256i h = _mm256_srai_epi32(n, 1);
+  auto pow2 = [](__m256i e) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23)); };
+  p = _mm256_mul_ps(_mm256_mul_ps(p, pow2(h)), pow2(_mm256_sub_epi32(n, h)));
+  return _mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), big);
+}
+
+// The reference's silu(z) = z / (1 + e^-z) lane-wise, so infinities and NaNs come out as the scalar ones do
+// (z = -inf: -inf / inf = NaN; a large negative z: z / inf = -0).
+void swiglu_simd(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 z = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), z));
+    const __m256 s = _mm256_div_ps(z, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 // F16C rounds to nearest even and quiets NaNs like strata::fp32_to_fp16, so this is bit-exact.
 void quantize_f16_simd(const float* x, void* dst, int64_t n) {
   auto* p = static_cast<uint8_t*>(dst);
@@ -715,4 +754,5 @@ void fill_x86_common(KernelTable& t) {
   t.quantize_q8_0 = quantize_q8_0_simd;
   t.quantize_q8_1 = quantize_q8_1_simd;
   t.quantize_q8_k = quantize_q8_k_simd;
+  t.swiglu = swiglu_simd;
 }

@@ -49,11 +49,19 @@ std::string Model::repack(const cpu::KernelTable& kernels, ThreadPool& pool, boo
     return buf;
   }
   const InterleaveStats st = interleave_weights(kernels, &pool);
-  if (st.tensors == 0) return "repack: nothing to interleave (no matrix type with an interleaved kernel at this level)";
-  const bool gb = st.bytes >= 1000000000;
-  std::snprintf(buf, sizeof buf, "repack: %d tensors (%.2f %s) interleaved in DRAM in %.2f s", st.tensors,
-                st.bytes / (gb ? 1e9 : 1e6), gb ? "GB" : "MB", st.seconds);
-  return buf;
+  auto size = [](uint64_t b) {
+    char s[32];
+    std::snprintf(s, sizeof s, b >= 1000000000 ? "%.2f GB" : "%.2f MB", b / (b >= 1000000000 ? 1e9 : 1e6));
+    return std::string(s);
+  };
+  std::string out = st.tensors == 0
+                        ? "repack: nothing to interleave (no matrix type with an interleaved kernel at this level)"
+                        : "repack: " + std::to_string(st.tensors) + " tensors (" + size(st.bytes) + ") interleaved";
+  if (st.copied_tensors > 0)
+    out += (st.tensors == 0 ? "; " : ", ") + std::to_string(st.copied_tensors) + " (" + size(st.copied_bytes) +
+           ") copied as they are";
+  std::snprintf(buf, sizeof buf, " to DRAM huge pages in %.2f s", st.seconds);
+  return out + (st.tensors + st.copied_tensors > 0 ? buf : "");
 }
 
 std::string Model::name() const { return gguf_.get_string_or("general.name", gguf_.path()); }

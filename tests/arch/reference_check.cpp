@@ -65,7 +65,11 @@ EngineRows run_engine(const ReferenceCase& rc, const EngineConfig& cfg) {
   EngineRows r;
   if (cfg.repack) {
     const cpu::KernelTable& best = cpu::select_kernels(cpu::select_isa(cpu::detect_cpu_features()));
-    r.repacked_tensors = model->interleave_weights(best).tensors;
+    const InterleaveStats st = model->interleave_weights(best);
+    r.repacked_tensors = st.tensors;
+    r.copied_tensors = st.copied_tensors;
+    for (const CatalogueEntry& e : model->catalogue().entries)
+      if (e.cls == TensorClass::Router && e.n_dims >= 2) ++r.router_tensors;
   }
   ThreadPool pool(cfg.threads);
   SessionOptions so;
@@ -90,11 +94,13 @@ void expect_repack_keeps_results(const std::string& model, const std::string& se
   if (f32.repacked_tensors == 0) GTEST_SKIP() << "SKIPPED: no matrix of " << model << " interleaves on this CPU";
   EXPECT_TRUE(f32.prompt == plain.prompt && f32.decode == plain.decode)
       << model << "/" << seq << ": F32 path over interleaved rows";
+  // Every router is streamed from its huge-page copy (and gave the same logits, above).
+  EXPECT_GE(f32.copied_tensors, f32.router_tensors) << model << "/" << seq;
   const EngineRows q = run_engine(rc, EngineConfig{.kv_f32 = false, .quantized_activations = true, .repack = true});
   RowStats all = compare_rows(q.prompt, read_f32_file(rc.file(".logits.f32")), rc.n_vocab);
   const RowStats d = compare_rows(q.decode, read_f32_file(rc.file(".decode.f32")), rc.n_vocab);
-  std::printf("[ repacked ] %s/%s %d tensors; quant-act prompt max %.3g decode max %.3g\n", model.c_str(),
-              seq.c_str(), q.repacked_tensors, all.max, d.max);
+  std::printf("[ repacked ] %s/%s %d tensors (%d copied); quant-act prompt max %.3g decode max %.3g\n",
+              model.c_str(), seq.c_str(), q.repacked_tensors, q.copied_tensors, all.max, d.max);
   all.row_max.insert(all.row_max.end(), d.row_max.begin(), d.row_max.end());
   EXPECT_EQ(quantized_rule(all, per_row), "") << model << "/" << seq;
 }

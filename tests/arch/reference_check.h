@@ -34,6 +34,8 @@ struct EngineRows {
   std::vector<float> prompt;  // [n_prompt x n_vocab]
   std::vector<float> decode;  // [n_gen x n_vocab]
   int repacked_tensors = 0;   // EngineConfig::repack: how many matrices were interleaved
+  int copied_tensors = 0;     // ... and how many were copied to huge pages as they are (the routers)
+  int router_tensors = 0;     // router matrices in the catalogue
 };
 struct EngineConfig {
   bool kv_f32 = true;

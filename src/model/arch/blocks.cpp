@@ -24,15 +24,19 @@ RopeParams rope_params(const HParams& hp, RopeMode mode) {
 
 namespace {
 
-// gate[i] = silu(gate[i]) * up[i] for every row; rows of a prefill batch are spread over the pool.
-void swiglu_rows(ThreadPool& pool, const Mat& gate, const Mat& up) {
+// gate[i] = silu(gate[i]) * up[i] for every row (the level's SIMD version where there is one); rows of a
+// prefill batch are spread over the pool.
+void swiglu_rows(ForwardCtx& ctx, const Mat& gate, const Mat& up) {
   const int64_t n = gate.cols;
+  // ActivationMode::F32 is the scalar reference path throughout.
+  const bool simd = ctx.act_mode == ActivationMode::Quantized && ctx.kernels && ctx.kernels->swiglu;
+  const cpu::SwigluFn fn = simd ? ctx.kernels->swiglu : swiglu;
   if (gate.rows * n < (1 << 16)) {
-    for (int64_t t = 0; t < gate.rows; ++t) swiglu(gate.row(t), up.row(t), n);
+    for (int64_t t = 0; t < gate.rows; ++t) fn(gate.row(t), up.row(t), n);
     return;
   }
-  pool.parallel_for(gate.rows, 1, [&](int64_t b, int64_t e, int) {
-    for (int64_t t = b; t < e; ++t) swiglu(gate.row(t), up.row(t), n);
+  ctx.pool.parallel_for(gate.rows, 1, [&](int64_t b, int64_t e, int) {
+    for (int64_t t = b; t < e; ++t) fn(gate.row(t), up.row(t), n);
   });
 }
 
@@ -44,7 +48,7 @@ void ffn_swiglu(ForwardCtx& ctx, const WeightView& gate, const WeightView& up, c
   Mat g = ctx.ws.mat(kSlotFfnGate, x.rows, n_ff);
   Mat u = ctx.ws.mat(kSlotFfnUp, x.rows, n_ff);
   ctx.matmuls({{gate, x, g}, {up, x, u}});
-  swiglu_rows(ctx.pool, g, u);
+  swiglu_rows(ctx, g, u);
   ctx.matmul(down, g, out);
 }
 
@@ -178,8 +182,8 @@ void moe_ffn(ForwardCtx& ctx, const Weights& w, int layer, const MoeTensors& t, 
   }
   ctx.matmuls(ops);
 
-  swiglu_rows(ctx.pool, cols_of(GU, 0, ff), cols_of(GU, ff, ff));
-  if (shared) swiglu_rows(ctx.pool, cols_of(SH, 0, ffs), cols_of(SH, ffs, ffs));
+  swiglu_rows(ctx, cols_of(GU, 0, ff), cols_of(GU, ff, ff));
+  if (shared) swiglu_rows(ctx, cols_of(SH, 0, ffs), cols_of(SH, ffs, ffs));
 
   ops.clear();
   for (int64_t e = 0; e < E; ++e) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "quant/interleave.h"
@@ -62,7 +63,7 @@ TensorRef Weights::require(int layer, std::string_view role, std::vector<int64_t
 }
 
 MappedWeights::MappedWeights(const ModelCatalogue& cat, std::string source)
-    : cat_(cat), source_(std::move(source)), interleaved_(cat.entries.size(), nullptr) {}
+    : cat_(cat), source_(std::move(source)), interleaved_(cat.entries.size(), nullptr), copied_(cat.entries.size(), nullptr) {}
 
 MappedWeights::~MappedWeights() = default;
 
@@ -84,19 +85,36 @@ bool matmul_only(const CatalogueEntry& e) {
   return e.role.rfind("attn_kv_b.", 0) != 0 && e.role.rfind("attn_k_b.", 0) != 0 && e.role.rfind("attn_v_b.", 0) != 0;
 }
 
+// The mapping's pages of a tensor that now lives in a copy are not read again: reclaim them first (whole
+// pages inside the tensor). MADV_COLD only ages the pages, so it is safe whatever backs the mapping.
+void release_mapped(const CatalogueEntry& e) {
+#ifdef MADV_COLD
+  const long page = sysconf(_SC_PAGESIZE);
+  const auto a = (reinterpret_cast<uintptr_t>(e.data) + page - 1) / page * page;
+  const auto b = (reinterpret_cast<uintptr_t>(e.data) + e.nbytes) / page * page;
+  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_COLD);
+#else
+  (void)e;
+#endif
+}
+
 }  // namespace
 
 InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTraits&)>& has_kernel, ThreadPool* pool) {
   const auto t0 = std::chrono::steady_clock::now();
   InterleaveStats st;
-  [[maybe_unused]] const long page = sysconf(_SC_PAGESIZE);
   for (size_t i = 0; i < cat_.entries.size(); ++i) {
     const CatalogueEntry& e = cat_.entries[i];
-    if (interleaved_[i] || !e.data || !e.traits || e.n_dims < 2 || !matmul_only(e)) continue;
-    if (!interleavable(*e.traits) || e.ne[1] % kInterleaveRows != 0 || !has_kernel(*e.traits)) continue;
-    const int64_t rows = e.ne[1] * e.ne[2] * e.ne[3];
-    // On huge pages: the copy is streamed every token (fewer TLB misses). Optional: what cannot be
-    // copied stays computed in place.
+    if (interleaved_[i] || copied_[i] || !e.data || !e.traits || e.n_dims < 2) continue;
+    // The router is a matrix every token streams whole, like the projections; it is only never
+    // interleaved (F32, and its logits feed the routing, so it keeps the reference kernel's sums).
+    const bool streamed = matmul_only(e) || e.cls == TensorClass::Router;
+    if (!streamed) continue;
+    const bool inter = matmul_only(e) && interleavable(*e.traits) && e.ne[1] % kInterleaveRows == 0 &&
+                       has_kernel(*e.traits);
+    // On huge pages: the copy is streamed every token, and the mapping's 4 KiB pages cost a TLB miss each
+    // (the F32 router of the qwen3 slice read at a third of DRAM speed from them). Optional: what cannot
+    // be copied stays computed in place.
     HugeBuffer copy;
     try {
       copy = HugeBuffer(e.nbytes);
@@ -105,6 +123,17 @@ InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTra
     }
     uint8_t* p = copy.data();
     owned_.push_back(std::move(copy));
+    if (!inter) {
+      auto part = [&](int64_t b0, int64_t b1, int) { std::memcpy(p + b0, e.data + b0, b1 - b0); };
+      if (pool) pool->parallel_for(static_cast<int64_t>(e.nbytes), 1 << 20, part);
+      else part(0, static_cast<int64_t>(e.nbytes), 0);
+      copied_[i] = p;
+      release_mapped(e);
+      ++st.copied_tensors;
+      st.copied_bytes += e.nbytes;
+      continue;
+    }
+    const int64_t rows = e.ne[1] * e.ne[2] * e.ne[3];
     const uint64_t group_bytes = row_bytes(*e.traits, e.ne[0]) * kInterleaveRows;
     auto part = [&](int64_t g0, int64_t g1, int) {
       interleave_rows(*e.traits, e.data + g0 * group_bytes, p + g0 * group_bytes, (g1 - g0) * kInterleaveRows, e.ne[0]);
@@ -112,13 +141,7 @@ InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTra
     if (pool) pool->parallel_for(rows / kInterleaveRows, 16, part);
     else part(0, rows / kInterleaveRows, 0);
     interleaved_[i] = p;
-#ifdef MADV_COLD
-    // The mapped bytes are not read again: reclaim them first (whole pages inside the tensor). MADV_COLD
-    // only ages the pages, so it is safe whatever backs the mapping.
-    const auto a = (reinterpret_cast<uintptr_t>(e.data) + page - 1) / page * page;
-    const auto b = (reinterpret_cast<uintptr_t>(e.data) + e.nbytes) / page * page;
-    if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_COLD);
-#endif
+    release_mapped(e);
     ++st.tensors;
     st.bytes += e.nbytes;
   }
@@ -137,7 +160,8 @@ const CatalogueEntry& MappedWeights::entry(TensorRef ref) const { return cat_.en
 WeightView MappedWeights::view(TensorRef ref) const {
   const CatalogueEntry& e = cat_.entries[ref.id];
   const uint8_t* inter = interleaved_[ref.id];
-  return WeightView{e.traits, e.ne, inter ? inter : e.data, e.nbytes, e.name, inter != nullptr};
+  const uint8_t* data = inter ? inter : copied_[ref.id] ? copied_[ref.id] : e.data;
+  return WeightView{e.traits, e.ne, data, e.nbytes, e.name, inter != nullptr};
 }
 
 WeightView MappedWeights::expert(TensorRef ref, int x) const {
@@ -145,8 +169,8 @@ WeightView MappedWeights::expert(TensorRef ref, int x) const {
   if (x < 0 || x >= e.ne[2]) throw Error("expert " + std::to_string(x) + " out of range for '" + e.name + "'");
   const uint64_t bytes = row_bytes(*e.traits, e.ne[0]) * static_cast<uint64_t>(e.ne[1]);
   const uint8_t* inter = interleaved_[ref.id];
-  return WeightView{e.traits, {e.ne[0], e.ne[1], 1, 1}, (inter ? inter : e.data) + bytes * x, bytes, e.name,
-                    inter != nullptr};
+  const uint8_t* data = inter ? inter : copied_[ref.id] ? copied_[ref.id] : e.data;
+  return WeightView{e.traits, {e.ne[0], e.ne[1], 1, 1}, data + bytes * x, bytes, e.name, inter != nullptr};
 }
 
 }  // namespace strata

@@ -56,8 +56,10 @@ class Weights {
 
 // What MappedWeights::interleave did.
 struct InterleaveStats {
-  int tensors = 0;
+  int tensors = 0;  // interleaved
   uint64_t bytes = 0;
+  int copied_tensors = 0;  // copied as they are (no interleaved layout or kernel for them)
+  uint64_t copied_bytes = 0;
   double seconds = 0;
 };
 
@@ -71,8 +73,10 @@ class MappedWeights final : public Weights {
   // Copies every matrix that only matmul reads (attention, FFN, expert and output projections; not the
   // embedding, router or MLA's per-head k_b/v_b slices), whose rows come in whole groups of 16 and whose
   // type `has_kernel` accepts, into DRAM in the row-interleaved layout (quant/interleave.h). Views of those
-  // tensors then point at the copy with interleaved = true. Call before the first forward pass; the
-  // mapping's pages of the copied tensors are released to the page cache.
+  // tensors then point at the copy with interleaved = true. The other matrices matmul streams whole (the
+  // router; projections of a type or shape without an interleaved kernel) are copied as they are, so that
+  // they too are read from huge pages. Call before the first forward pass; the mapping's pages of the
+  // copied tensors are released to the page cache.
   // `pool` (optional) splits each tensor's groups over its threads.
   InterleaveStats interleave(const std::function<bool(const TypeTraits&)>& has_kernel, ThreadPool* pool = nullptr);
 
@@ -89,7 +93,8 @@ class MappedWeights final : public Weights {
   const ModelCatalogue& cat_;
   std::string source_;
   std::vector<const uint8_t*> interleaved_;  // per catalogue entry: the interleaved copy, or nullptr
-  std::vector<HugeBuffer> owned_;  // the interleaved copies
+  std::vector<const uint8_t*> copied_;  // per catalogue entry: a plain copy on huge pages, or nullptr
+  std::vector<HugeBuffer> owned_;  // the copies
 };
 
 }  // namespace strata
