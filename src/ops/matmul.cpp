@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -36,29 +37,68 @@ struct OpPlan {
   size_t act_stride;
   int64_t q_first, q_rows;       // quantization tasks owned by this op (q_rows 0: shares or needs none)
   const float* q_src;
-  int64_t chunk;                 // weight rows per task
-  int64_t first_task;            // prefix over ops
+  int64_t chunk;                 // weight rows per task (prefill)
+  int64_t first_task;            // prefix over ops (prefill)
+  uint64_t bytes_before;         // weight bytes of the ops before this one (decode)
 };
 
-// Bytes of weights one task should cover. Decode: contiguous runs of >= 128 KiB so each thread streams its
-// own region (a 1 MB F32 router split 32 KiB at a time read at 20.4-20.9 GB/s, 128 KiB at 23.3-23.7, 2
-// threads), ~16 per thread so that a thread slowed by a busy neighbour does not leave the others waiting
-// at the end of the job (a job's imbalance is up to one task; with ~6 per thread that measured as 10-15%
-// of a token in spinning). Prefill: a block that stays in L2 while
-// every token passes over it.
-int64_t chunk_rows(uint64_t row_bytes, int64_t n_rows, int64_t n_tok, uint64_t total_bytes, int threads) {
-  uint64_t target;
-  if (n_tok <= 2)
-    target = std::clamp<uint64_t>(total_bytes / (16 * static_cast<uint64_t>(threads)), 128 << 10, 2 << 20);
-  else
-    target = 96 << 10;
-  int64_t r = static_cast<int64_t>(std::max<uint64_t>(1, target / std::max<uint64_t>(1, row_bytes)));
-  // Prefill blocks in whole multiples of 32 (or 16) rows: the K-quant tile (src/cpu/x86_gemm.inl) computes
-  // 16 or 32 rows per pass, so 85-row blocks (96 KiB of a 2048-column Q4_K matrix) plus a 3-row last block
-  // cost 96 + 16 rows of work for 88 (a 768 x 2048 expert matrix at 32 tokens: 16% slower than 96-row blocks).
-  if (n_tok > 2 && r >= 32) r = (r + 16) / 32 * 32;
-  else if (n_tok > 2 && r >= 16) r = 16;
+// Prefill: rows per task, ~96 KiB of weights, a block that stays in L2 while every token passes over it.
+// Whole multiples of 32 (or 16) rows: the K-quant tile (src/cpu/x86_gemm.inl) computes 16 or 32 rows per
+// pass, so 85-row blocks (96 KiB of a 2048-column Q4_K matrix) plus a 3-row last block cost 96 + 16 rows of
+// work for 88 (a 768 x 2048 expert matrix at 32 tokens: 16% slower than 96-row blocks).
+int64_t prefill_chunk_rows(uint64_t row_bytes, int64_t n_rows) {
+  int64_t r = static_cast<int64_t>(std::max<uint64_t>(1, (96 << 10) / std::max<uint64_t>(1, row_bytes)));
+  if (r >= 32) r = (r + 16) / 32 * 32;
+  else if (r >= 16) r = 16;
   return std::min(n_rows, std::max<int64_t>(r, 4));
+}
+
+// Decode (one or two tokens): threads claim row ranges from one cursor, in job order, each claim a share
+// of what is left: remaining / 16 bytes of weights, between 64 KiB and 2 MiB, in whole 16-row groups where
+// rows are interleaved, never across two ops. Each thread so streams long contiguous runs while much is
+// left, and the job ends on small pieces, so the threads finish within a few microseconds of each other:
+// fixed tasks (1/16 of a thread's share) left one thread idle for 15 us on average at the end of every
+// matmul job of the qwen3 slice, claims 6-10 us. Below 64 KiB a run is too short for the prefetchers (a
+// 1 MB router split 32 KiB at a time read at 20.4-20.9 GB/s, 128 KiB at 23.3-23.7, two threads). The
+// claim boundaries depend only on the job, not on the thread count or on which thread takes a claim, so
+// neither changes a result (some kernels pair rows, so a boundary could).
+template <class F>
+void guided_rows(ThreadPool& pool, const MatMulOp* ops, const OpPlan* plans, size_t n_ops, uint64_t total_bytes,
+                 F&& run_rows) {
+  constexpr int kRowBits = 40;
+  constexpr uint64_t kRowMask = (uint64_t{1} << kRowBits) - 1;
+  std::atomic<uint64_t> cursor{0};  // op << kRowBits | next row
+  auto claim = [&](size_t& i, int64_t& r0, int64_t& r1) {
+    uint64_t cur = cursor.load(std::memory_order_relaxed);
+    for (;;) {
+      size_t op = static_cast<size_t>(cur >> kRowBits);
+      int64_t row = static_cast<int64_t>(cur & kRowMask);
+      while (op < n_ops && (ops[op].x.rows == 0 || row >= ops[op].w.rows())) {
+        ++op;
+        row = 0;
+      }
+      if (op >= n_ops) return false;
+      const uint64_t stride = ops[op].w.row_stride();
+      const uint64_t left = total_bytes - plans[op].bytes_before - static_cast<uint64_t>(row) * stride;
+      const uint64_t want = std::clamp<uint64_t>(left / 16, 64 << 10, 2 << 20);
+      int64_t n = static_cast<int64_t>(std::max<uint64_t>(1, want / stride));
+      if (ops[op].w.interleaved) n = (n + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
+      n = std::min(n, ops[op].w.rows() - row);
+      const uint64_t next = row + n == ops[op].w.rows() ? static_cast<uint64_t>(op + 1) << kRowBits
+                                                         : static_cast<uint64_t>(op) << kRowBits | (row + n);
+      if (cursor.compare_exchange_weak(cur, next, std::memory_order_relaxed)) {
+        i = op;
+        r0 = row;
+        r1 = row + n;
+        return true;
+      }
+    }
+  };
+  pool.run(pool.size(), [&](int64_t, int thread) {
+    size_t i;
+    int64_t r0, r1;
+    while (claim(i, r0, r1)) run_rows(i, r0, r1, thread);
+  });
 }
 
 // The F32 reference: dequantize one weight row, dot it with every token (ActivationMode::F32).
@@ -127,8 +167,9 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
       throw Error("matmul '" + std::string(op.w.name) + "': interleaved weight has " + std::to_string(op.w.rows()) +
                   " rows, not whole groups of 16");
     OpPlan& p = plans[i];
-    p = OpPlan{nullptr, nullptr, 0, n_qrows, 0, nullptr, 0, 0};
-    total_bytes += op.w.row_stride() * static_cast<uint64_t>(op.w.rows());
+    p = OpPlan{nullptr, nullptr, 0, n_qrows, 0, nullptr, 0, 0, 0};
+    p.bytes_before = total_bytes;
+    if (op.x.rows > 0) total_bytes += op.w.row_stride() * static_cast<uint64_t>(op.w.rows());
     const TensorType wt = op.w.type->type;
     if (mode != ActivationMode::Quantized || !table.has(wt) || (is_float_type(wt) && wt != TensorType::F32))
       continue;
@@ -185,22 +226,10 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
     }
   }
 
-  // Pass 3: row blocks of every weight.
-  int64_t n_tasks = 0;
-  for (size_t i = 0; i < n_ops; ++i) {
-    const MatMulOp& op = ops[i];
-    plans[i].chunk = chunk_rows(op.w.row_stride(), op.w.rows(), op.x.rows, total_bytes, pool.size());
-    // Interleaved rows split at group boundaries (rows % 16 == 0 was checked above).
-    if (op.w.interleaved)
-      plans[i].chunk = (plans[i].chunk + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
-    plans[i].first_task = n_tasks;
-    if (op.x.rows > 0) n_tasks += (op.w.rows() + plans[i].chunk - 1) / plans[i].chunk;
-  }
-  pool.run(n_tasks, [&](int64_t task, int thread) {
-    const size_t i = find_op(plans, n_ops, task, [](const OpPlan& p) { return p.first_task; });
+  // Rows r0 .. r1 - 1 of op i.
+  auto run_rows = [&](size_t i, int64_t r0, int64_t r1, int thread) {
     const OpPlan& p = plans[i];
     const MatMulOp& op = ops[i];
-    const int64_t r0 = (task - p.first_task) * p.chunk, r1 = std::min(op.w.rows(), r0 + p.chunk);
     if (!p.kern) {
       reference_rows(pool, op, r0, r1, thread);
       return;
@@ -218,6 +247,30 @@ void matmul_ops(ThreadPool& pool, const cpu::KernelTable* kernels, ActivationMod
       deinterleave_rows(*op.w.type, op.w.data + g * stride, rows, kInterleaveRows, op.w.cols());
       p.kern->mat_tile(rows, stride, kInterleaveRows, p.act, p.act_stride, op.x.rows, op.w.cols(), op.y.data + g, ldy);
     }
+  };
+
+  int64_t max_tok = 0;
+  for (size_t i = 0; i < n_ops; ++i) max_tok = std::max(max_tok, ops[i].x.rows);
+  if (max_tok <= 2) {
+    guided_rows(pool, ops, plans, n_ops, total_bytes, run_rows);
+    return;
+  }
+
+  // Prefill: fixed row blocks of every weight.
+  int64_t n_tasks = 0;
+  for (size_t i = 0; i < n_ops; ++i) {
+    const MatMulOp& op = ops[i];
+    plans[i].chunk = prefill_chunk_rows(op.w.row_stride(), op.w.rows());
+    // Interleaved rows split at group boundaries (rows % 16 == 0 was checked above).
+    if (op.w.interleaved)
+      plans[i].chunk = (plans[i].chunk + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
+    plans[i].first_task = n_tasks;
+    if (op.x.rows > 0) n_tasks += (op.w.rows() + plans[i].chunk - 1) / plans[i].chunk;
+  }
+  pool.run(n_tasks, [&](int64_t task, int thread) {
+    const size_t i = find_op(plans, n_ops, task, [](const OpPlan& p) { return p.first_task; });
+    const int64_t r0 = (task - plans[i].first_task) * plans[i].chunk;
+    run_rows(i, r0, std::min(ops[i].w.rows(), r0 + plans[i].chunk), thread);
   });
 }
 

@@ -167,6 +167,43 @@ TEST(MatmulGroup, InterleavedWeightsAtEveryLevel) {
   EXPECT_EQ(gi, gp);
 }
 
+// Decode jobs are cut into claims of a shrinking share of what is left (64 KiB .. 2 MiB, whole 16-row groups
+// when interleaved, never across ops): a 4.5 MB job of plain, interleaved and F32 weights and an op without
+// tokens, on 1, 2, 3 and 5 threads, writes every row and gives the same bits every time (the claim
+// boundaries do not depend on the thread count; some plain-row kernels pair rows, so they could matter).
+TEST(MatmulGroup, DecodeClaimsCoverEveryRowAtAnyThreadCount) {
+  const int64_t n_in = 2048;
+  QuantWeight a = make_weight(TensorType::Q4_K, n_in, 1024, 41), b = make_weight(TensorType::Q4_K, n_in, 1024, 42),
+              c = make_weight(TensorType::Q8_0, n_in, 300, 43), e = make_weight(TensorType::Q4_K, n_in, 16, 45);
+  std::vector<uint8_t> b_i(b.bytes.size());
+  interleave_rows(*b.view.type, b.bytes.data(), b_i.data(), 1024, n_in);
+  WeightView bv = b.view;
+  bv.data = b_i.data(), bv.interleaved = true;
+  auto router = randn(128 * n_in, 44, 0.1f);
+  const WeightView rv{&type_traits(TensorType::F32), {n_in, 128, 1, 1},
+                      reinterpret_cast<const uint8_t*>(router.data()), router.size() * sizeof(float), "router"};
+  const int64_t ldy = 1024 + 1024 + 300 + 128;
+  for (const cpu::KernelTable* k : levels())
+    for (int64_t nt : {1, 2}) {
+      SCOPED_TRACE(std::string(level_name(k)) + " tokens " + std::to_string(nt));
+      auto x = randn(nt * n_in, 46);
+      const Mat xm = mat(x.data(), nt, n_in);
+      std::vector<float> ref;
+      for (int threads : {1, 2, 3, 5}) {
+        ThreadPool pool(threads);
+        std::vector<float> y(nt * ldy, NAN);
+        const Mat ya{y.data(), nt, 1024, ldy}, yb{y.data() + 1024, nt, 1024, ldy}, yc{y.data() + 2048, nt, 300, ldy},
+            yr{y.data() + 2348, nt, 128, ldy};
+        matmul_ops(pool, k, ActivationMode::Quantized,
+                   {{a.view, xm, ya}, {e.view, Mat{x.data(), 0, n_in, n_in}, Mat{y.data(), 0, 16, ldy}},
+                    {bv, xm, yb}, {c.view, xm, yc}, {rv, xm, yr}});
+        for (size_t i = 0; i < y.size(); ++i) ASSERT_TRUE(std::isfinite(y[i])) << threads << " threads, value " << i;
+        if (threads == 1) ref = y;
+        else ASSERT_EQ(y, ref) << threads << " threads";
+      }
+    }
+}
+
 TEST(MatmulGroup, InterleavedWeightNeedsWholeGroups) {
   ThreadPool pool(2);
   QuantWeight w = make_weight(TensorType::Q4_K, 256, 24, 30);
