@@ -498,7 +498,7 @@ void dequantize_bf16_simd(const void* src, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = scalar_bf16(p + 2 * i);
 }
 // e^x lane-wise, for the FFN activation (no other kernel here needs it). Cephes-style reduction x = n ln2 + r
-// with ln2 split in two, degree-6 polynomial in r: within 2 ulp of expf (tests/cpu SwigluMatchesReference).
+// with ln2 split in two, degree-6 polynomial in r: within 2 ulp of expf (tests/cpu Swiglu.MatchesTheExactValueWithinUlps).
 // Where expf overflows (x > ln FLT_MAX) the lane is +inf, as expf returns; below -87.3 it is ~1.2e-38
 // rather than a denormal, which no caller can tell from 0 (silu adds it to 1). The scale 2^n is applied as
 // two halves so n = 128 (x just below ln FLT_MAX) does not overflow the exponent field.

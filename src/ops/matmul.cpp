@@ -59,7 +59,8 @@ int64_t prefill_chunk_rows(uint64_t row_bytes, int64_t n_rows) {
 // left, and the job ends on small pieces, so the threads finish within a few microseconds of each other:
 // fixed tasks (1/16 of a thread's share) left one thread idle for 15 us on average at the end of every
 // matmul job of the qwen3 slice, claims 6-10 us. Below 64 KiB a run is too short for the prefetchers (a
-// 1 MB router split 32 KiB at a time read at 20.4-20.9 GB/s, 128 KiB at 23.3-23.7, two threads). The
+// 1 MB router read at 20.4-20.9 GB/s in 32 KiB tasks, 22.8-23.0 in 64 KiB claims, 23.3-23.7 in 128 KiB
+// tasks, two threads; the floor trades that against the end of every job). The
 // claim boundaries depend only on the job, not on the thread count or on which thread takes a claim, so
 // neither changes a result (some kernels pair rows, so a boundary could).
 template <class F>

@@ -112,9 +112,8 @@ InterleaveStats MappedWeights::interleave(const std::function<bool(const TypeTra
     if (!streamed) continue;
     const bool inter = matmul_only(e) && interleavable(*e.traits) && e.ne[1] % kInterleaveRows == 0 &&
                        has_kernel(*e.traits);
-    // On huge pages: the copy is streamed every token, and the mapping's 4 KiB pages cost a TLB miss each
-    // (the F32 router of the qwen3 slice read at a third of DRAM speed from them). Optional: what cannot
-    // be copied stays computed in place.
+    // On huge pages: the copy is streamed every token, and each of the mapping's 4 KiB pages would cost a
+    // TLB miss. Optional: what cannot be copied stays computed in place.
     HugeBuffer copy;
     try {
       copy = HugeBuffer(e.nbytes);
