@@ -440,7 +440,7 @@ TEST(MatmulRows, QuantizesAndMultiplies) {
 
 // The SIMD swiglu against silu(z) * u evaluated in double. Tolerance: the vector e^x is within 2 ulp of the
 // exact value (Cephes reduction and polynomial), and 1 + e, the division and the product round once each
-// (0.5 ulp): <= 3.5 ulp, so 4 * 2^-23 relative. Where the exact result is below 1e-30 (z < -75; there
+// (0.5 ulp): <= 3.5 ulp, so 4 * 2^-23 relative. Where the exact result is below 1e-30 (z below about -72, or u near 0; there
 // e^-z is clamped or overflows to inf as expf does) only the absolute size is checked: such a value is
 // zero to every later operation. The float reference strata::swiglu is itself within ~1.5 ulp of this.
 TEST(Swiglu, MatchesTheExactValueWithinUlps) {

@@ -168,7 +168,7 @@ TEST(MatmulGroup, InterleavedWeightsAtEveryLevel) {
 }
 
 // Decode jobs are cut into claims of a shrinking share of what is left (64 KiB .. 2 MiB, whole 16-row groups
-// when interleaved, never across ops): a 4.5 MB job of plain, interleaved and F32 weights and an op without
+// when interleaved, never across ops): a 4 MB job of plain, interleaved and F32 weights and an op without
 // tokens, on 1, 2, 3 and 5 threads, writes every row and gives the same bits every time (the claim
 // boundaries do not depend on the thread count; some plain-row kernels pair rows, so they could matter).
 TEST(MatmulGroup, DecodeClaimsCoverEveryRowAtAnyThreadCount) {
