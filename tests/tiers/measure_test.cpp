@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "test_support.h"
@@ -40,25 +41,41 @@ TEST(Stream, SmallBufferBandwidthIsPlausible) {
   EXPECT_GE(r.bytes_per_s, r.median_bytes_per_s);
 }
 
+// The probe's figures describe the disk at the moment of measuring. On a CI machine that moment may
+// fall inside a writeback of the build or of another test's files, and one stalled read then dominates
+// a 0.15 s pass (a single 4 KiB read of 200 ms gives a "latency" of 0.2 s). So each pass must be
+// self-consistent, and the timing plausibility must hold in at least one of three passes: a probe that
+// fails it three times running is measuring wrongly, not unluckily.
 TEST(Disk, DirectIoSequentialAndRandom) {
   DiskProbeOptions o;
   o.path = test::temp_dir();
   o.file_bytes = 32ull << 20;
   o.seconds = 0.15;
-  DiskProbeResult r;
-  try {
-    r = probe_disk(o);
-  } catch (const Error& e) {
-    GTEST_SKIP() << "SKIPPED: " << e.what();
+  std::string failures;
+  for (int pass = 0; pass < 3; ++pass) {
+    DiskProbeResult r;
+    try {
+      r = probe_disk(o);
+    } catch (const Error& e) {
+      GTEST_SKIP() << "SKIPPED: " << e.what();
+    }
+    // Every pass, whatever the disk did: the figures are finite, positive and agree with each other.
+    ASSERT_GT(r.seq_read_bw, 0);
+    ASSERT_LT(r.seq_read_bw, 200e9);  // even page-cache hits (a filesystem ignoring O_DIRECT) stay below this
+    ASSERT_GT(r.random_4k_latency_s, 0);
+    ASSERT_NEAR(r.random_4k_bw * r.random_4k_latency_s, 4096.0, 1e-6 * 4096);
+    ASSERT_GT(r.capacity, 0u);
+    // Timing plausibility: at least 10 MB/s streaming and 100 KB/s of 4 KiB reads, which any SSD, HDD or
+    // virtual disk sustains when not stalled, and queue depth 32 of 1 MiB reads beating single 4 KiB reads.
+    std::string why;
+    if (r.seq_read_bw <= 10e6) why += " sequential " + std::to_string(r.seq_read_bw) + " B/s;";
+    if (r.random_4k_bw <= 1e5) why += " random 4 KiB " + std::to_string(r.random_4k_bw) + " B/s;";
+    if (r.random_4k_latency_s >= 0.1) why += " latency " + std::to_string(r.random_4k_latency_s) + " s;";
+    if (r.seq_read_bw <= r.random_4k_bw) why += " sequential not faster than random 4 KiB;";
+    if (why.empty()) return;
+    failures += "\n  pass " + std::to_string(pass + 1) + ":" + why;
   }
-  EXPECT_GT(r.seq_read_bw, 10e6);
-  EXPECT_LT(r.seq_read_bw, 200e9);
-  EXPECT_GT(r.random_4k_bw, 1e5);
-  EXPECT_GT(r.random_4k_latency_s, 0);
-  EXPECT_LT(r.random_4k_latency_s, 0.1);
-  EXPECT_GT(r.capacity, 0u);
-  // Queue depth 32 of 1 MiB reads beats single 4 KiB reads on every device and every virtual disk.
-  EXPECT_GT(r.seq_read_bw, r.random_4k_bw);
+  ADD_FAILURE() << "every probe pass was implausible:" << failures;
 }
 
 TEST(Disk, RejectsBadPaths) {
