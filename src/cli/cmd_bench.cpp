@@ -109,7 +109,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--keep", a->keep, "--synth: keep the generated file");
   cmd->add_option("-p,--n-prompt", a->opt.n_prompt, "prompt tokens for prefill (0: skip)")->capture_default_str();
   cmd->add_option("-n,--n-gen", a->opt.n_gen, "tokens to decode (0: skip)")->capture_default_str();
-  cmd->add_option("-d,--depth", a->opt.depth, "context already filled before decoding")->capture_default_str();
+  cmd->add_option("-d,--depth", a->opt.depths,
+                  "context already filled before decoding; several (-d 0,4096) decode at each within every rep, "
+                  "and compare each with the first")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("-r,--reps", a->opt.reps, "repetitions (median, min, max reported)")->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "threads (default: all hardware threads)");
   cmd->add_option("--isa", a->isa, "kernel level: scalar, avx2 or avx512 (default: the best this CPU runs)");

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "plan/plan.h"
 #include "quant/interleave.h"
 #include "plan/usage.h"
@@ -88,27 +90,6 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
     x = static_cast<int32_t>(s % static_cast<uint64_t>(n_vocab));
   }
   return t;
-}
-
-std::string json_stat(const Stat& s, double scale = 1) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "{\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, \"values\": [", s.median * scale,
-                s.min * scale, s.max * scale);
-  std::string o = buf;
-  for (size_t i = 0; i < s.values.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", s.values[i] * scale);
-    o += buf;
-  }
-  return o + "]}";
-}
-
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) o += c;
-  }
-  return o;
 }
 
 // Best of 3 passes of every pool thread reading its own contiguous slice of a buffer far larger than
@@ -233,13 +214,29 @@ Stat make_stat(std::vector<double> values) {
   return s;
 }
 
+namespace {
+
+// One depth's decode reps as they accumulate.
+struct DepthAccum {
+  std::vector<double> tok_s, achieved, stream, eff, change;
+  UsageProfile usage;
+  double routed_read = 0;
+  int64_t decoded = 0;
+};
+
+}  // namespace
+
 BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions& opt) {
   if (opt.reps < 1) throw InputError("--reps must be >= 1");
-  if (opt.n_prompt < 0 || opt.n_gen < 0 || opt.depth < 0) throw InputError("-p, -n and --depth must be >= 0");
+  if (opt.n_prompt < 0 || opt.n_gen < 0) throw InputError("-p and -n must be >= 0");
+  if (opt.depths.empty()) throw InputError("--depth needs at least one value");
+  for (int64_t d : opt.depths)
+    if (d < 0) throw InputError("--depth must be >= 0, got " + std::to_string(d));
   if (opt.n_prompt == 0 && opt.n_gen == 0) throw InputError("nothing to measure: -p and -n are both 0");
   const ModelCatalogue& cat = model.catalogue();
   const HParams& hp = model.hparams();
   ThreadPool& pool = compute.pool();
+  const int64_t max_depth = *std::max_element(opt.depths.begin(), opt.depths.end());
 
   BenchResult r;
   r.model = model.name();
@@ -248,18 +245,17 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
   r.threads = compute.threads();
   r.n_prompt = opt.n_prompt;
   r.n_gen = opt.n_gen;
-  r.depth = opt.depth;
   r.reps = opt.reps;
   r.model_bytes = cat.total_bytes();
   r.catalogue_bytes_per_token = cat.bytes_per_token().total();
 
   SessionOptions so;
-  so.n_ctx = std::max<int64_t>(opt.n_prompt, opt.depth + opt.n_gen + 1);
+  so.n_ctx = std::max<int64_t>(opt.n_prompt, max_depth + opt.n_gen + 1);
   so.act_mode = opt.act_mode;
   so.record_usage = true;
   Session session(model, compute, so);
   const int64_t n_vocab = session.n_vocab();
-  const std::vector<int32_t> prompt = random_tokens(std::max<int64_t>({opt.n_prompt, opt.depth, 1}), n_vocab, opt.seed);
+  const std::vector<int32_t> prompt = random_tokens(std::max<int64_t>({opt.n_prompt, max_depth, 1}), n_vocab, opt.seed);
 
   warm_pages(pool, cat);
   {
@@ -277,13 +273,15 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
   for (double b : expert_bytes) routed_weight += b;
   const double always_active = cat.bytes_per_token().always_active;
   const double kv_per_pos = static_cast<double>(session.kv().bytes()) / static_cast<double>(session.n_ctx());
+  auto kv_bytes_at = [&](int64_t depth) {
+    return kv_per_pos * (static_cast<double>(depth) + static_cast<double>(opt.n_gen + 1) / 2.0);
+  };
 
-  std::vector<double> pp, tg, achieved, stream, eff, pp_macs;
+  std::vector<double> pp, pp_macs;
+  std::vector<DepthAccum> acc(opt.depths.size());
+  for (DepthAccum& a : acc) a.usage = make_usage(hp.n_layer, hp.n_expert);
   const ExpertUsage* usage = session.usage();
   std::vector<uint64_t> before;
-  UsageProfile decode_usage = make_usage(hp.n_layer, hp.n_expert);
-  double routed_read = 0;
-  int64_t decoded = 0;
   const double macs_tok = macs_per_prompt_token(cat, opt.n_prompt);
   r.macs_per_prompt_token = macs_tok;
 
@@ -301,22 +299,22 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
       pp.push_back(static_cast<double>(opt.n_prompt) / s);
       pp_macs.push_back(macs_tok * static_cast<double>(opt.n_prompt) / s);
     }
-    if (opt.n_gen > 0) {
+    if (opt.n_gen == 0) continue;
+    for (size_t di = 0; di < opt.depths.size(); ++di) {
+      const int64_t depth = opt.depths[di];
+      DepthAccum& a = acc[di];
       session.reset();
       int32_t tok = prompt[0];
-      if (opt.depth > 0) {
-        auto l = session.eval(std::span<const int32_t>(prompt.data(), static_cast<size_t>(opt.depth)));
-        tok = argmax(l);
-      }
+      if (depth > 0) tok = argmax(session.eval(std::span<const int32_t>(prompt.data(), static_cast<size_t>(depth))));
       before.clear();
       if (usage)
         for (int l = 0; l < usage->n_layer(); ++l)
           for (int e = 0; e < usage->n_expert(); ++e) before.push_back(usage->count(l, e));
       const auto t0 = clock_type::now();
       for (int64_t i = 0; i < opt.n_gen; ++i) tok = argmax(session.eval(std::span<const int32_t>(&tok, 1)));
-      const double s = seconds_since(t0);
-      const double tok_s = static_cast<double>(opt.n_gen) / s;
-      tg.push_back(tok_s);
+      const double tok_s = static_cast<double>(opt.n_gen) / seconds_since(t0);
+      a.tok_s.push_back(tok_s);
+      if (di > 0) a.change.push_back(tok_s / acc[0].tok_s.back() - 1);
 
       // Expert bytes actually read: every selection of a decoded token reads that expert's slices once.
       double rep_routed = 0;
@@ -325,35 +323,41 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
           for (int e = 0; e < usage->n_expert(); ++e) {
             const uint64_t d = usage->count(l, e) - before[static_cast<size_t>(l) * usage->n_expert() + e];
             rep_routed += static_cast<double>(d) * expert_bytes[l];
-            decode_usage.counts[l][e] += d;
+            a.usage.counts[l][e] += d;
           }
       else
         rep_routed = routed_weight * static_cast<double>(opt.n_gen);  // dense model: every "expert" byte
-      routed_read += rep_routed;
-      decoded += opt.n_gen;
-      const double kv = kv_per_pos * (static_cast<double>(opt.depth) + static_cast<double>(opt.n_gen + 1) / 2.0);
-      const double bytes = always_active + rep_routed / static_cast<double>(opt.n_gen) + kv;
-      achieved.push_back(bytes * tok_s);
+      a.routed_read += rep_routed;
+      a.decoded += opt.n_gen;
+      const double bytes = always_active + rep_routed / static_cast<double>(opt.n_gen) + kv_bytes_at(depth);
+      a.achieved.push_back(bytes * tok_s);
       const StreamResult sr = measure_memory_read(sopt);
-      stream.push_back(sr.bytes_per_s);
-      eff.push_back(bytes * tok_s / sr.bytes_per_s);
+      a.stream.push_back(sr.bytes_per_s);
+      a.eff.push_back(bytes * tok_s / sr.bytes_per_s);
     }
   }
   r.prefill_tok_s = make_stat(pp);
   r.prefill_macs_per_s = make_stat(pp_macs);
-  r.decode_tok_s = make_stat(tg);
-  r.achieved_bytes_per_s = make_stat(achieved);
-  r.stream_bytes_per_s = make_stat(stream);
-  r.decode_efficiency = make_stat(eff);
-  if (decoded > 0) {
-    r.weight_bytes_per_token = always_active + routed_read / static_cast<double>(decoded);
-    r.kv_bytes_per_token = kv_per_pos * (static_cast<double>(opt.depth) + static_cast<double>(opt.n_gen + 1) / 2.0);
-    r.bytes_per_token = r.weight_bytes_per_token + r.kv_bytes_per_token;
+  if (opt.n_gen > 0) {
+    r.kernel_decode_bytes_per_s = kernel_decode_rate(compute, model.weights(), &r.kernel_decode_type);
+    r.pool_job_seconds = pool_job_seconds(pool);
+    r.pool_read_bytes_per_s = pool_read_bandwidth(pool, opt.stream_bytes);
+  }
+  for (size_t di = 0; opt.n_gen > 0 && di < opt.depths.size(); ++di) {
+    const DepthAccum& a = acc[di];
+    DecodeRun d;
+    d.depth = opt.depths[di];
+    d.tok_s = make_stat(a.tok_s);
+    d.achieved_bytes_per_s = make_stat(a.achieved);
+    d.stream_bytes_per_s = make_stat(a.stream);
+    d.efficiency = make_stat(a.eff);
+    d.change_vs_first = make_stat(a.change);
+    d.weight_bytes_per_token = always_active + a.routed_read / static_cast<double>(a.decoded);
+    d.kv_bytes_per_token = kv_bytes_at(d.depth);
+    d.bytes_per_token = d.weight_bytes_per_token + d.kv_bytes_per_token;
 
     // The planner's view of this run: one DRAM tier at the bandwidth just measured, a CPU whose decode
     // kernels consume at most the rate measured here, and the pool hand-offs of each layer.
-    r.kernel_decode_bytes_per_s = kernel_decode_rate(compute, model.weights(), &r.kernel_decode_type);
-    r.pool_job_seconds = pool_job_seconds(pool);
     MachineProfile m;
     m.cpu.model = cpu::describe(compute.features());
     m.cpu.threads = static_cast<uint32_t>(compute.threads());
@@ -362,26 +366,26 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
     dram.name = "dram0";
     dram.kind = TierKind::Dram;
     dram.capacity = std::max<uint64_t>(mem_total_bytes(), r.model_bytes * 2);
-    dram.stream_bw = r.stream_bytes_per_s.median;
+    dram.stream_bw = d.stream_bytes_per_s.median;
     dram.source = "measured by strata bench";
     m.tiers.push_back(dram);
     PlanOptions po;
     po.context = static_cast<uint32_t>(session.n_ctx());
-    po.kv_fill = std::min(1.0, (static_cast<double>(opt.depth) + static_cast<double>(opt.n_gen) / 2.0) /
+    po.kv_fill = std::min(1.0, (static_cast<double>(d.depth) + static_cast<double>(opt.n_gen) / 2.0) /
                                    static_cast<double>(session.n_ctx()));
     const bool have_usage = hp.n_expert > 0 && usage;
     try {
-      r.predicted_memory_only_tok_s = make_plan(cat, m, have_usage ? &decode_usage : nullptr, po).decode_tok_s;
+      d.predicted_memory_only_tok_s = make_plan(cat, m, have_usage ? &a.usage : nullptr, po).decode_tok_s;
       m.cpu.decode_bytes_per_s = r.kernel_decode_bytes_per_s;
       // A MoE layer's decode runs about 7 pool jobs (q/k/v, attention, output, router, gate+up, expert
       // activations, down); a dense layer about 6.
       m.cpu.per_layer_overhead_s = 7 * r.pool_job_seconds;
-      r.predicted_decode_tok_s = make_plan(cat, m, have_usage ? &decode_usage : nullptr, po).decode_tok_s;
+      d.predicted_decode_tok_s = make_plan(cat, m, have_usage ? &a.usage : nullptr, po).decode_tok_s;
     } catch (const InputError&) {
-      r.predicted_decode_tok_s = 0;  // the planner finds it does not fit; reported as unknown
+      d.predicted_decode_tok_s = 0;  // the planner finds it does not fit; reported as unknown
     }
+    r.decode.push_back(std::move(d));
   }
-  if (opt.n_gen > 0) r.pool_read_bytes_per_s = pool_read_bandwidth(pool, opt.stream_bytes);
   if (opt.n_prompt > 0) {
     const Int8Peak peak = measure_int8_peak(pool, compute.level());
     r.int8_peak_macs_per_s = peak.macs_per_s;
@@ -392,36 +396,38 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
 }
 
 std::string bench_to_json(const BenchResult& r) {
-  std::ostringstream o;
-  char buf[256];
-  o << "{\n  \"model\": \"" << json_escape(r.model) << "\",\n  \"arch\": \"" << json_escape(r.arch)
-    << "\",\n  \"isa\": \"" << r.isa << "\",\n  \"threads\": " << r.threads << ",\n  \"n_prompt\": " << r.n_prompt
-    << ",\n  \"n_gen\": " << r.n_gen << ",\n  \"depth\": " << r.depth << ",\n  \"reps\": " << r.reps
-    << ",\n  \"model_bytes\": " << r.model_bytes << ",\n  \"repack\": \"" << json_escape(r.repack) << "\",\n";
-  o << "  \"prefill_tok_s\": " << json_stat(r.prefill_tok_s) << ",\n";
-  o << "  \"decode_tok_s\": " << json_stat(r.decode_tok_s) << ",\n";
-  std::snprintf(buf, sizeof buf,
-                "  \"bytes_per_token\": %.12g,\n  \"weight_bytes_per_token\": %.12g,\n  \"kv_bytes_per_token\": %.12g,\n"
-                "  \"catalogue_bytes_per_token\": %.12g,\n",
-                r.bytes_per_token, r.weight_bytes_per_token, r.kv_bytes_per_token, r.catalogue_bytes_per_token);
-  o << buf;
-  o << "  \"achieved_gb_s\": " << json_stat(r.achieved_bytes_per_s, 1e-9) << ",\n";
-  o << "  \"stream_gb_s\": " << json_stat(r.stream_bytes_per_s, 1e-9) << ",\n";
-  o << "  \"decode_efficiency\": " << json_stat(r.decode_efficiency) << ",\n";
-  std::snprintf(buf, sizeof buf,
-                "  \"pool_read_gb_s\": %.6g,\n  \"kernel_decode_gb_s\": %.6g,\n  \"kernel_decode_type\": \"%s\",\n"
-                "  \"pool_job_us\": %.6g,\n  \"predicted_memory_only_tok_s\": %.6g,\n",
-                r.pool_read_bytes_per_s * 1e-9, r.kernel_decode_bytes_per_s * 1e-9, r.kernel_decode_type.c_str(),
-                r.pool_job_seconds * 1e6, r.predicted_memory_only_tok_s);
-  o << buf;
-  std::snprintf(buf, sizeof buf, "  \"predicted_decode_tok_s\": %.6g,\n  \"macs_per_prompt_token\": %.6g,\n",
-                r.predicted_decode_tok_s, r.macs_per_prompt_token);
-  o << buf;
-  o << "  \"prefill_gmac_s\": " << json_stat(r.prefill_macs_per_s, 1e-9) << ",\n";
-  std::snprintf(buf, sizeof buf, "  \"int8_peak_gmac_s\": %.6g,\n  \"int8_peak_method\": \"%s\",\n  \"prefill_peak_ratio\": %.6g\n}\n",
-                r.int8_peak_macs_per_s * 1e-9, r.int8_peak_method.c_str(), r.prefill_peak_ratio);
-  o << buf;
-  return o.str();
+  using json = nlohmann::ordered_json;
+  auto stat = [](const Stat& s, double scale = 1) {
+    json v = json::array();
+    for (double x : s.values) v.push_back(x * scale);
+    return json{{"median", s.median * scale}, {"min", s.min * scale}, {"max", s.max * scale}, {"values", v}};
+  };
+  json j = {{"model", r.model}, {"arch", r.arch}, {"isa", r.isa}, {"threads", r.threads}, {"n_prompt", r.n_prompt},
+            {"n_gen", r.n_gen}, {"reps", r.reps}, {"model_bytes", r.model_bytes}, {"repack", r.repack}};
+  j["prefill_tok_s"] = stat(r.prefill_tok_s);
+  j["prefill_gmac_s"] = stat(r.prefill_macs_per_s, 1e-9);
+  j["macs_per_prompt_token"] = r.macs_per_prompt_token;
+  j["int8_peak_gmac_s"] = r.int8_peak_macs_per_s * 1e-9;
+  j["int8_peak_method"] = r.int8_peak_method;
+  j["prefill_peak_ratio"] = r.prefill_peak_ratio;
+  j["catalogue_bytes_per_token"] = r.catalogue_bytes_per_token;
+  j["pool_read_gb_s"] = r.pool_read_bytes_per_s * 1e-9;
+  j["kernel_decode_gb_s"] = r.kernel_decode_bytes_per_s * 1e-9;
+  j["kernel_decode_type"] = r.kernel_decode_type;
+  j["pool_job_us"] = r.pool_job_seconds * 1e6;
+  json decode = json::array();
+  for (const DecodeRun& d : r.decode) {
+    json e = {{"depth", d.depth}, {"tok_s", stat(d.tok_s)}, {"bytes_per_token", d.bytes_per_token},
+              {"weight_bytes_per_token", d.weight_bytes_per_token}, {"kv_bytes_per_token", d.kv_bytes_per_token},
+              {"achieved_gb_s", stat(d.achieved_bytes_per_s, 1e-9)}, {"stream_gb_s", stat(d.stream_bytes_per_s, 1e-9)},
+              {"efficiency", stat(d.efficiency)}};
+    if (&d != &r.decode.front()) e["change_vs_first_depth"] = stat(d.change_vs_first);
+    e["predicted_tok_s"] = d.predicted_decode_tok_s;
+    e["predicted_memory_only_tok_s"] = d.predicted_memory_only_tok_s;
+    decode.push_back(std::move(e));
+  }
+  j["decode"] = std::move(decode);
+  return j.dump(2) + "\n";
 }
 
 std::string bench_to_text(const BenchResult& r) {
@@ -444,31 +450,35 @@ std::string bench_to_text(const BenchResult& r) {
                   r.int8_peak_macs_per_s * 1e-9, r.int8_peak_method.c_str(), 100 * r.prefill_peak_ratio);
     o << buf;
   }
-  if (r.n_gen > 0) {
-    o << "decode tg" << r.n_gen << " at depth " << r.depth << ": " << st(r.decode_tok_s, 1, "%.2f tok/s [%.2f, %.2f]")
-      << "\n";
+  for (const DecodeRun& d : r.decode) {
+    o << "decode tg" << r.n_gen << " at depth " << d.depth << ": " << st(d.tok_s, 1, "%.2f tok/s [%.2f, %.2f]");
+    if (&d != &r.decode.front())
+      o << "; vs depth " << r.decode.front().depth << ", same reps: "
+        << st(d.change_vs_first, 100, "%+.1f%% [%+.1f%%, %+.1f%%]");
+    o << "\n";
     std::snprintf(buf, sizeof buf,
                   "  bytes/token: %.1f MB (weights %.1f MB from the experts selected, KV %.1f MB; catalogue estimate "
                   "%.1f MB)\n",
-                  r.bytes_per_token * 1e-6, r.weight_bytes_per_token * 1e-6, r.kv_bytes_per_token * 1e-6,
+                  d.bytes_per_token * 1e-6, d.weight_bytes_per_token * 1e-6, d.kv_bytes_per_token * 1e-6,
                   r.catalogue_bytes_per_token * 1e-6);
     o << buf;
-    o << "  achieved " << st(r.achieved_bytes_per_s, 1e-9, "%.2f GB/s [%.2f, %.2f]") << "; machine read (STREAM-like, "
-      << r.threads << " threads) " << st(r.stream_bytes_per_s, 1e-9, "%.2f GB/s [%.2f, %.2f]") << "\n";
-    o << "  decode efficiency " << st(r.decode_efficiency, 100, "%.1f%% [%.1f%%, %.1f%%]") << "\n";
-    std::snprintf(buf, sizeof buf, "  thread pool read (one contiguous slice per thread): %.2f GB/s\n",
-                  r.pool_read_bytes_per_s * 1e-9);
-    o << buf;
-    std::snprintf(buf, sizeof buf,
-                  "  decode kernel ceiling (LLC-resident matvec, all threads: %s): %.2f GB/s; pool job hand-off %.1f us\n",
-                  r.kernel_decode_type.c_str(), r.kernel_decode_bytes_per_s * 1e-9, r.pool_job_seconds * 1e6);
-    o << buf;
+    o << "  achieved " << st(d.achieved_bytes_per_s, 1e-9, "%.2f GB/s [%.2f, %.2f]") << "; machine read (STREAM-like, "
+      << r.threads << " threads) " << st(d.stream_bytes_per_s, 1e-9, "%.2f GB/s [%.2f, %.2f]") << "\n";
+    o << "  decode efficiency " << st(d.efficiency, 100, "%.1f%% [%.1f%%, %.1f%%]") << "\n";
     std::snprintf(buf, sizeof buf,
                   "  planner predicts %.2f tok/s (DRAM at the measured bandwidth, kernel ceiling, hand-offs): "
                   "measured/predicted %.2f; memory-only bound %.2f tok/s\n",
-                  r.predicted_decode_tok_s,
-                  r.predicted_decode_tok_s > 0 ? r.decode_tok_s.median / r.predicted_decode_tok_s : 0.0,
-                  r.predicted_memory_only_tok_s);
+                  d.predicted_decode_tok_s, d.predicted_decode_tok_s > 0 ? d.tok_s.median / d.predicted_decode_tok_s : 0.0,
+                  d.predicted_memory_only_tok_s);
+    o << buf;
+  }
+  if (!r.decode.empty()) {
+    std::snprintf(buf, sizeof buf, "thread pool read (one contiguous slice per thread): %.2f GB/s\n",
+                  r.pool_read_bytes_per_s * 1e-9);
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "decode kernel ceiling (LLC-resident matvec, all threads: %s): %.2f GB/s; pool job hand-off %.1f us\n",
+                  r.kernel_decode_type.c_str(), r.kernel_decode_bytes_per_s * 1e-9, r.pool_job_seconds * 1e6);
     o << buf;
   }
   return o.str();

@@ -17,7 +17,9 @@ namespace strata {
 struct BenchOptions {
   int64_t n_prompt = 512;  // prefill tokens (0: skip prefill)
   int64_t n_gen = 128;     // decoded tokens (0: skip decode)
-  int64_t depth = 0;       // tokens already in the context before decoding starts
+  // Tokens already in the context before decoding starts. With several depths, every rep decodes at
+  // each of them back to back, so the comparison between depths pairs runs that saw the same machine.
+  std::vector<int64_t> depths{0};
   int reps = 3;
   ActivationMode act_mode = ActivationMode::Quantized;
   uint64_t seed = 1;
@@ -31,22 +33,32 @@ struct Stat {
 };
 Stat make_stat(std::vector<double> values);
 
-struct BenchResult {
-  std::string model, arch, isa;
-  int threads = 0;
-  int64_t n_prompt = 0, n_gen = 0, depth = 0;
-  int reps = 0;
-  uint64_t model_bytes = 0;
-  std::string repack;  // what load-time repacking did (Model::repack), set by the caller
-  // Decode.
-  Stat decode_tok_s;
+// Decode at one context depth.
+struct DecodeRun {
+  int64_t depth = 0;
+  Stat tok_s;
   double weight_bytes_per_token = 0;  // non-expert tensors + the experts actually selected
   double kv_bytes_per_token = 0;      // K/V rows attention reads, averaged over the decoded positions
   double bytes_per_token = 0;         // sum of the two
-  double catalogue_bytes_per_token = 0;  // the catalogue's estimate (n_expert_used experts per layer)
   Stat achieved_bytes_per_s;          // bytes_per_token x decode tok/s, per rep
-  Stat stream_bytes_per_s;            // STREAM-like read, measured after each decode rep
-  Stat decode_efficiency;             // per rep: achieved / that rep's STREAM figure
+  Stat stream_bytes_per_s;            // STREAM-like read, measured right after each decode rep
+  Stat efficiency;                    // per rep: achieved / that rep's STREAM figure
+  // Per rep: tok/s here / tok/s at the first depth of the same rep - 1 (empty for the first depth).
+  Stat change_vs_first;
+  double predicted_decode_tok_s = 0;       // planner, DRAM-only at the median measured bandwidth
+  double predicted_memory_only_tok_s = 0;  // the same without the kernel ceiling and job overheads
+};
+
+struct BenchResult {
+  std::string model, arch, isa;
+  int threads = 0;
+  int64_t n_prompt = 0, n_gen = 0;
+  int reps = 0;
+  uint64_t model_bytes = 0;
+  std::string repack;  // what load-time repacking did (Model::repack), set by the caller
+  // Decode, one entry per depth in the order given (empty when n_gen is 0).
+  std::vector<DecodeRun> decode;
+  double catalogue_bytes_per_token = 0;  // the catalogue's estimate (n_expert_used experts per layer)
   // The same kind of read through the engine's ThreadPool (each thread one contiguous slice, as decode
   // splits rows): shows the pool's hand-off and work split reach the machine's bandwidth.
   double pool_read_bytes_per_s = 0;
@@ -56,8 +68,6 @@ struct BenchResult {
   double kernel_decode_bytes_per_s = 0;
   std::string kernel_decode_type;
   double pool_job_seconds = 0;        // hand-off of one empty pool job (all threads)
-  double predicted_decode_tok_s = 0;  // planner, DRAM-only at the median measured bandwidth
-  double predicted_memory_only_tok_s = 0;  // the same without the kernel ceiling and job overheads
   // Prefill.
   Stat prefill_tok_s;
   double macs_per_prompt_token = 0;   // matrix multiply-accumulates per prompt token (weights only)
@@ -67,8 +77,8 @@ struct BenchResult {
   double prefill_peak_ratio = 0;      // median prefill MAC rate / int8 peak
 };
 
-// Runs reps x (prefill of n_prompt tokens; decode of n_gen tokens after `depth`), each on a fresh
-// context. Throws InputError when the context does not fit.
+// Runs reps x (prefill of n_prompt tokens; for each depth, decode of n_gen tokens after filling the
+// context to that depth), each on a fresh context. Throws InputError when the context does not fit.
 BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions& opt);
 
 std::string bench_to_json(const BenchResult& r);
