@@ -97,6 +97,9 @@ std::vector<std::pair<std::string, double>> marginal_gains(const ModelCatalogue&
 
 // KV cache bytes per context position (F16 cache; MLA models cache the compressed latent).
 uint64_t kv_bytes_per_position(const HParams& hp);
+// Decode attention's multiply-accumulates per context position over all layers that run: per layer
+// n_head x (dk + dv), or for MLA (absorbed, one latent row per position) n_head x (2 kv_lora_rank + n_rot).
+double attention_macs_per_position(const HParams& hp);
 // Compute buffers beside the KV cache: activations of one micro-batch, its logits, and fixed scratch.
 uint64_t work_buffer_bytes(const HParams& hp, const PlanOptions& opt);
 // What the planner keeps free on a tier for the OS (system RAM) or the driver (GPU).

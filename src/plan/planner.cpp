@@ -167,6 +167,15 @@ uint64_t kv_bytes_per_position(const HParams& hp) {
   return layers * kvh * (dk + dv) * 2;
 }
 
+double attention_macs_per_position(const HParams& hp) {
+  const double layers = hp.n_layer > hp.n_nextn_layers ? hp.n_layer - hp.n_nextn_layers : hp.n_layer;
+  if (hp.arch == "deepseek2" && hp.kv_lora_rank > 0)
+    return layers * hp.n_head * (2.0 * hp.kv_lora_rank + hp.n_rot);
+  const double hd = hp.n_head ? static_cast<double>(hp.n_embd) / hp.n_head : 0;
+  const double dk = hp.head_dim_k ? hp.head_dim_k : hd, dv = hp.head_dim_v ? hp.head_dim_v : hd;
+  return layers * hp.n_head * (dk + dv);
+}
+
 Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const UsageProfile* usage,
                const PlanOptions& opt) {
   const HParams& hp = cat.hp;
@@ -414,6 +423,14 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   if (machine.cpu.decode_bytes_per_s > 0) {
     cpu_compute_extra = std::max(0.0, (cpu_bytes + staged_bytes) / machine.cpu.decode_bytes_per_s - cpu_mem_s - staged_copy_s);
   }
+  // Attention on the CPU: its arithmetic grows with the context like its KV reads; the KV home's read
+  // time is already counted, so only what the measured rate needs beyond it is added.
+  double attention_extra = 0;
+  if (machine.cpu.attention_macs_per_s > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu) {
+    const double macs = attention_macs_per_position(hp) * opt.context * opt.kv_fill * std::max(1u, opt.batch);
+    const double kv_bw = plan.tiers[kv_home].bandwidth;
+    attention_extra = std::max(0.0, macs / machine.cpu.attention_macs_per_s - (kv_bw > 0 ? kv_read / kv_bw : 0));
+  }
 
   // Fixed costs per token.
   bool any_cpu = false, any_gpu = false;
@@ -438,7 +455,7 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   double fixed = 0;
   if (any_cpu) fixed += n_run * machine.cpu.per_layer_overhead_s;
   if (any_gpu) fixed += n_run * kGpuLayerOverhead + hybrid_layers * link_cost;
-  plan.fixed_seconds = fixed + cpu_compute_extra;
+  plan.fixed_seconds = fixed + cpu_compute_extra + attention_extra;
   plan.decode_seconds = mem_s + plan.fixed_seconds;
   plan.decode_tok_s = plan.decode_seconds > 0 ? 1.0 / plan.decode_seconds : 0;
   plan.bound_tok_s = bound_s > 0 ? 1.0 / bound_s : 0;
@@ -459,7 +476,16 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
     }
     plan.bottleneck = names + " (" + gb(rd) + "/token at " + format_bandwidth(bw) + ")";
   }
-  if (cpu_compute_extra > worst) plan.bottleneck = "CPU decode compute (" + format_bandwidth(machine.cpu.decode_bytes_per_s) + ")";
+  if (cpu_compute_extra > worst) {
+    worst = cpu_compute_extra;
+    plan.bottleneck = "CPU decode compute (" + format_bandwidth(machine.cpu.decode_bytes_per_s) + ")";
+  }
+  if (attention_extra > worst) {
+    char b[96];
+    std::snprintf(b, sizeof b, "CPU attention compute (%.1f GMAC/s at %d%% of -c %u)",
+                  machine.cpu.attention_macs_per_s * 1e-9, static_cast<int>(opt.kv_fill * 100), opt.context);
+    plan.bottleneck = b;
+  }
 
   // ---- prefill: per micro-batch, each tier streams every touched byte once and its compute site does
   // the math; memory and compute overlap within a tier, tiers run one after another.
@@ -496,6 +522,12 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
                     : "experts accessed uniformly: p = n_expert_used / n_expert per token (no usage profile)");
   a.push_back("KV cache on " + plan.tiers[kv_home].name + "; decode reads it at " +
               std::to_string(static_cast<int>(opt.kv_fill * 100)) + "% of -c " + std::to_string(opt.context));
+  if (machine.cpu.attention_macs_per_s > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu) {
+    char b[160];
+    std::snprintf(b, sizeof b, "CPU attention at %.1f GMAC/s: %.2f ms/token beyond its KV reads",
+                  machine.cpu.attention_macs_per_s * 1e-9, attention_extra * 1e3);
+    a.push_back(b);
+  }
   for (const auto& g : groups) {
     if (g.members.size() < 2) continue;
     std::string names;

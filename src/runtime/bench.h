@@ -68,6 +68,8 @@ struct BenchResult {
   double kernel_decode_bytes_per_s = 0;
   std::string kernel_decode_type;
   double pool_job_seconds = 0;        // hand-off of one empty pool job (all threads)
+  // Decode attention's multiply-accumulates per second with this model's geometry, K/V read from DRAM.
+  double attention_macs_per_s = 0;
   // Prefill.
   Stat prefill_tok_s;
   double macs_per_prompt_token = 0;   // matrix multiply-accumulates per prompt token (weights only)

@@ -19,6 +19,10 @@ struct CpuInfo {
   // Ceiling on weight bytes/s the decode kernels can consume (dequantize + dot) on all threads; 0 means
   // unknown, treated as no ceiling (memory bound). `strata bench` fills it in once kernels exist.
   double decode_bytes_per_s = 0;
+  // Decode attention's multiply-accumulates per second on all threads, reading an F16 KV cache from DRAM
+  // (its memory time included); 0 means unknown, treated as no ceiling beyond the KV bytes. `strata
+  // bench` measures it with the model's attention geometry.
+  double attention_macs_per_s = 0;
   // Fixed CPU cost per layer per token: thread barriers between the layer's ops (more across sockets).
   double per_layer_overhead_s = 0;
 

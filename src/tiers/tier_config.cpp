@@ -76,7 +76,8 @@ TierConfig parse_tier_config(const std::string& text, const std::string& origin)
   if (const toml::node* c = root.get("cpu")) {
     const toml::table* ct = c->as_table();
     if (!ct) fail(origin, c, "cpu", "expected a table [cpu]");
-    check_keys(origin, *ct, {"threads", "sockets", "cores", "prefill_flops", "decode_bytes_per_s", "per_layer_overhead"},
+    check_keys(origin, *ct, {"threads", "sockets", "cores", "prefill_flops", "decode_bytes_per_s", "attention_macs_per_s",
+                               "per_layer_overhead"},
                "[cpu]");
     auto u32 = [&](const char* k) -> std::optional<uint32_t> {
       auto v = get_int(origin, *ct, k);
@@ -90,6 +91,7 @@ TierConfig parse_tier_config(const std::string& text, const std::string& origin)
     auto plain = [](std::string_view s, std::string_view what) { return parse_bandwidth(s, what); };
     cfg.prefill_flops = number_or_string(origin, *ct, "prefill_flops", plain);
     cfg.decode_bytes_per_s = number_or_string(origin, *ct, "decode_bytes_per_s", parse_bandwidth);
+    cfg.attention_macs_per_s = number_or_string(origin, *ct, "attention_macs_per_s", plain);
     cfg.per_layer_overhead_s = number_or_string(origin, *ct, "per_layer_overhead", parse_duration);
   }
 
@@ -155,6 +157,7 @@ void apply_tier_config(MachineProfile& p, const TierConfig& cfg) {
   if (cfg.cores) p.cpu.cores = *cfg.cores;
   if (cfg.prefill_flops) p.cpu.prefill_flops = *cfg.prefill_flops;
   if (cfg.decode_bytes_per_s) p.cpu.decode_bytes_per_s = *cfg.decode_bytes_per_s;
+  if (cfg.attention_macs_per_s) p.cpu.attention_macs_per_s = *cfg.attention_macs_per_s;
   if (cfg.per_layer_overhead_s) p.cpu.per_layer_overhead_s = *cfg.per_layer_overhead_s;
   for (const auto& o : cfg.tiers) {
     if (o.remove) {

@@ -231,6 +231,45 @@ TEST(Planner, KvBytesMatchFormats) {
   EXPECT_EQ(kv_bytes_per_position(shape_hparams("qwen3-30b-a3b")), 98304u);
 }
 
+TEST(Planner, AttentionMacsMatchTheGeometry) {
+  // qwen3-30b-a3b: 48 layers x 32 heads x (128 + 128); kimi-k2 (absorbed MLA): 61 x 64 x (2 x 512 + 64).
+  EXPECT_EQ(attention_macs_per_position(shape_hparams("qwen3-30b-a3b")), 48.0 * 32 * 256);
+  EXPECT_EQ(attention_macs_per_position(shape_hparams("kimi-k2")), 61.0 * 64 * (2 * 512 + 64));
+}
+
+// A measured CPU attention rate costs only the arithmetic beyond the KV reads already counted, and that
+// part grows with the context.
+TEST(Planner, CpuAttentionRateCostsWhatExceedsTheKvReads) {
+  const auto cat = toy_moe();
+  MachineProfile m = toy_machine(64ull << 20, 0);
+  PlanOptions opt;
+  opt.kv_fill = 1.0;
+  const Plan base = make_plan(cat, m, nullptr, opt);
+  // Fast enough that the KV reads hide it: nothing changes.
+  m.cpu.attention_macs_per_s = 1e15;
+  const Plan fast = make_plan(cat, m, nullptr, opt);
+  EXPECT_EQ(fast.decode_seconds, base.decode_seconds);
+  // Slow: exactly macs / rate - kv bytes / bandwidth more per token.
+  m.cpu.attention_macs_per_s = 1e9;
+  const Plan slow = make_plan(cat, m, nullptr, opt);
+  const double macs = attention_macs_per_position(cat.hp) * opt.context;
+  const double kv = static_cast<double>(kv_bytes_per_position(cat.hp)) * opt.context;
+  const double bw = slow.tiers[slow.kv_tier].bandwidth;
+  EXPECT_NEAR(slow.decode_seconds - base.decode_seconds, macs / 1e9 - kv / bw, 1e-12);
+  EXPECT_NE(slow.bottleneck.find("attention"), std::string::npos) << slow.bottleneck;
+  EXPECT_TRUE(std::any_of(slow.assumptions.begin(), slow.assumptions.end(),
+                          [](const std::string& a) { return a.find("CPU attention at 1.0 GMAC/s") == 0; }));
+  // Half the context filled: half the arithmetic (and half the KV reads) per token.
+  opt.kv_fill = 0.5;
+  const Plan half_base = [&] {
+    MachineProfile b = m;
+    b.cpu.attention_macs_per_s = 0;
+    return make_plan(cat, b, nullptr, opt);
+  }();
+  const Plan half = make_plan(cat, m, nullptr, opt);
+  EXPECT_NEAR(half.decode_seconds - half_base.decode_seconds, (macs / 1e9 - kv / bw) / 2, 1e-12);
+}
+
 TEST(PlanJson, RoundTrip) {
   const auto cat = toy_moe();
   const UsageProfile u = skewed_usage(cat);

@@ -86,6 +86,8 @@ MachineProfile sample_profile() {
   p.cpu.threads = 64;
   p.cpu.prefill_flops = 1.234e12;
   p.cpu.per_layer_overhead_s = 5e-5;
+  p.cpu.decode_bytes_per_s = 2.5e10;
+  p.cpu.attention_macs_per_s = 1.0 / 7.0 * 1e11;
   TierSpec d;
   d.name = "dram0";
   d.kind = TierKind::Dram;
@@ -127,6 +129,7 @@ base = "probe"
 [cpu]
 threads = 48
 per_layer_overhead = "30us"
+attention_macs_per_s = 4.5e10
 [[tier]]
 name = "dram0"
 capacity = "48G"
@@ -149,6 +152,8 @@ remove = true
   apply_tier_config(p, cfg);
   EXPECT_EQ(p.cpu.threads, 48u);
   EXPECT_DOUBLE_EQ(p.cpu.per_layer_overhead_s, 30e-6);
+  EXPECT_DOUBLE_EQ(p.cpu.attention_macs_per_s, 4.5e10);
+  EXPECT_DOUBLE_EQ(p.cpu.decode_bytes_per_s, 2.5e10);  // not in the file: kept
   ASSERT_NE(p.find("dram0"), nullptr);
   EXPECT_EQ(p.find("dram0")->capacity, 48ull << 30);
   EXPECT_DOUBLE_EQ(p.find("dram0")->stream_bw, 1.0 / 3.0 * 1e11);  // untouched keys keep measured values
