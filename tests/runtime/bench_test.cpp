@@ -64,6 +64,7 @@ TEST(BenchCommand, SynthJsonHasEveryFigure) {
   expect_decode_consistent(d, j.at("catalogue_bytes_per_token"), 3);
   EXPECT_GT(j.at("pool_read_gb_s").get<double>(), 0);
   EXPECT_GT(j.at("kernel_decode_gb_s").get<double>(), 0);
+  EXPECT_GT(j.at("attention_gmac_s").get<double>(), 0);
   EXPECT_GT(j.at("macs_per_prompt_token").get<double>(), 0);
   EXPECT_GE(j.at("int8_peak_gmac_s").get<double>(), 0);
   EXPECT_FALSE(j.at("isa").get<std::string>().empty());
