@@ -9,6 +9,7 @@
 //                                                 kernels' compute ceiling
 //   attention/decode_mla/ISA/depth:D/threads:T    deepseek2-style absorbed MLA: 16 heads, 1 latent KV
 //                                                 head, dk 576 / dv 512, V aliasing the K row (cold)
+//   attention/decode_mla64/...                    the same with Kimi K2's 64 heads
 //   attention/prefill/ISA/tokens:N/threads:T      a prompt of N tokens at positions 0 .. N - 1 (causal;
 //                                                 cache-resident): items/s = prompt tokens per second
 // bytes/s counts the K and V bytes the token reads (depth + 1 rows of n_head_kv * (dk + dv) halves);
@@ -42,6 +43,7 @@ struct Shape {
 
 constexpr Shape kQwen3{32, 4, 128, 128, false};
 constexpr Shape kMla{16, 1, 576, 512, true};
+constexpr Shape kMlaKimi{64, 1, 576, 512, true};
 
 const cpu::KernelTable* table(int isa) {
   // 0: the baseline build (no table), 1: avx2, 2: avx512.
@@ -146,6 +148,7 @@ void BM_Prefill(benchmark::State& state) {
 void BM_DecodeCold(benchmark::State& state) { run_decode(state, kQwen3, true); }
 void BM_DecodeHot(benchmark::State& state) { run_decode(state, kQwen3, false); }
 void BM_DecodeMla(benchmark::State& state) { run_decode(state, kMla, true); }
+void BM_DecodeMlaKimi(benchmark::State& state) { run_decode(state, kMlaKimi, true); }
 
 void decode_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"isa", "depth", "threads"})->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -174,3 +177,4 @@ BENCHMARK(BM_Prefill)
     ->Args({2, 2048, 2})
     ->Args({1, 2048, 2});
 BENCHMARK(BM_DecodeMla)->Name("attention/decode_mla")->Apply(mla_args);
+BENCHMARK(BM_DecodeMlaKimi)->Name("attention/decode_mla64")->Apply(mla_args);
