@@ -68,6 +68,9 @@ class TempModel {
 
 void bench(BenchArgs& a) {
   if (a.model.empty() == a.synth.empty()) throw InputError("give exactly one of -m MODEL and --synth PRESET");
+  // Checked before a model is generated or loaded, which can take minutes (run_bench checks again).
+  for (int64_t d : a.opt.depths)
+    if (d < 0) throw InputError("--depth must be >= 0, got " + std::to_string(d));
   if (!a.synth.empty() || a.layers || !a.type.empty()) {
     if (a.synth.empty()) throw InputError("--layers and --type apply to --synth only");
   }
@@ -113,7 +116,6 @@ void add_bench_command(CLI::App& app) {
                   "context already filled before decoding; several (-d 0,4096) decode at each within every rep, "
                   "and compare each with the first")
       ->delimiter(',')
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("-r,--reps", a->opt.reps, "repetitions (median, min, max reported)")->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "threads (default: all hardware threads)");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 
 #include "util/error.h"
 
@@ -32,6 +33,9 @@ std::vector<int> allowed_cpus() {
 
 ThreadPool::ThreadPool(int n_threads, ThreadPoolOptions opts) : opts_(opts) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads > kMaxThreads)
+    throw InputError("thread count " + std::to_string(n_threads) + " is above the limit of " +
+                     std::to_string(kMaxThreads));
   n_threads_ = n_threads;
   scratch_.resize(static_cast<size_t>(n_threads_) * kSlots);
   if (opts_.pin) {
@@ -40,14 +44,28 @@ ThreadPool::ThreadPool(int n_threads, ThreadPoolOptions opts) : opts_(opts) {
     if (pinned_) pin_to(0);
   }
   workers_.reserve(n_threads_ - 1);
-  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+  try {
+    for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+  } catch (const std::system_error& e) {
+    // The OS refused a thread (limits, memory): stop the ones started, since a constructor that throws
+    // runs no destructor and joinable threads would abort the process.
+    const size_t started = workers_.size();
+    stop_workers();
+    throw Error("cannot start " + std::to_string(n_threads_) + " threads (the system refused thread " +
+                std::to_string(started + 1) + ": " + e.what() + ")");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_workers() {
   stop_.store(true, std::memory_order_seq_cst);
   generation_.fetch_add(1, std::memory_order_seq_cst);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
+}
+
+ThreadPool::~ThreadPool() {
+  stop_workers();
   for (auto& s : shared_) std::free(s.p);
 }
 

@@ -46,7 +46,9 @@ struct ThreadPoolOptions {
 
 class ThreadPool {
  public:
-  // n_threads <= 0 means one thread per hardware thread.
+  static constexpr int kMaxThreads = 4096;
+  // n_threads <= 0 means one thread per hardware thread. Throws InputError above kMaxThreads, and Error
+  // when the system refuses to start the threads.
   explicit ThreadPool(int n_threads = 1, ThreadPoolOptions opts = {});
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -90,6 +92,7 @@ class ThreadPool {
  private:
   int64_t chunk_size(int64_t n, int64_t min_chunk) const;
   void worker_loop(int thread);
+  void stop_workers();
   void drain(int thread);
   void pin_to(int thread);
 

@@ -24,6 +24,12 @@
 #include "ops/thread_pool.h"
 #include "util/error.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+
 namespace strata {
 namespace {
 
@@ -43,6 +49,38 @@ TEST(ThreadPool, RunsEveryTaskOnceAndPropagatesErrors) {
   std::atomic<int64_t> sum{0};
   pool.parallel_for(1001, 10, [&](int64_t b, int64_t e, int) { for (int64_t i = b; i < e; ++i) sum += i; });
   EXPECT_EQ(sum.load(), 1000 * 1001 / 2);
+}
+
+TEST(ThreadPool, TooManyThreadsIsAnInputError) {
+  EXPECT_THROW(ThreadPool(ThreadPool::kMaxThreads + 1), InputError);
+}
+
+// In a child process: leaves 1 GiB of address space, too little for 2000 thread stacks, and exits 0 when
+// the pool reports the refusal as Error naming the count.
+[[noreturn]] void start_threads_with_little_address_space() {
+  uint64_t pages = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%" SCNu64, &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  const rlim_t limit = static_cast<rlim_t>(pages) * 4096 + (rlim_t{1} << 30);
+  rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = limit;
+  if (pages == 0 || setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+  try {
+    ThreadPool pool(2000);
+  } catch (const InputError&) {
+    _exit(2);
+  } catch (const Error& e) {
+    _exit(std::string(e.what()).find("cannot start 2000 threads") != std::string::npos ? 0 : 4);
+  }
+  _exit(1);  // all 2000 started: the limit did not bite
+}
+
+// When the OS refuses a thread, the pool stops the ones it started and throws Error; it does not abort.
+TEST(ThreadPool, ThreadsTheSystemRefusesAreAnErrorNotAnAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(start_threads_with_little_address_space(), ::testing::ExitedWithCode(0), "");
 }
 
 // Every type with a dequantizer and quantizer: matmul (F32 activations) equals the double dot of
