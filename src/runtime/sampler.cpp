@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "util/error.h"
 
@@ -67,6 +69,15 @@ int32_t argmax(std::span<const float> v) {
 }
 
 Sampler::Sampler(SamplerParams p) : p_(p), rng_(p.seed) {
+  // NaN passes every comparison below and then poisons each probability, so it is named here.
+  const std::pair<const char*, float> finite[] = {{"--temp", p_.temperature},
+                                                   {"--top-p", p_.top_p},
+                                                   {"--min-p", p_.min_p},
+                                                   {"--repeat-penalty", p_.repeat_penalty},
+                                                   {"--presence-penalty", p_.presence_penalty},
+                                                   {"--frequency-penalty", p_.frequency_penalty}};
+  for (const auto& [flag, v] : finite)
+    if (!std::isfinite(v)) throw InputError(std::string(flag) + " must be a finite number, got " + std::to_string(v));
   if (p_.repeat_penalty <= 0) throw InputError("--repeat-penalty must be > 0");
   if (p_.top_p <= 0) throw InputError("--top-p must be > 0");
 }

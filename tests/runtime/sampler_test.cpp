@@ -44,6 +44,25 @@ TEST(Argmax, MatchesTheFirstLargestValue) {
   EXPECT_EQ(argmax(std::vector<float>{}), 0);
 }
 
+TEST(Sampler, NonFiniteParametersAreInputErrors) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (float bad : {nan, inf, -inf}) {
+    for (int field = 0; field < 6; ++field) {
+      SamplerParams p;
+      float* f[] = {&p.temperature, &p.top_p, &p.min_p, &p.repeat_penalty, &p.presence_penalty, &p.frequency_penalty};
+      *f[field] = bad;
+      const char* flag[] = {"--temp", "--top-p", "--min-p", "--repeat-penalty", "--presence-penalty",
+                            "--frequency-penalty"};
+      try {
+        Sampler s(p);
+        ADD_FAILURE() << flag[field] << " = " << bad << " was accepted";
+      } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(flag[field]), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST(Sampler, SameSeedSameStream) {
   std::vector<float> l(50);
   for (size_t i = 0; i < l.size(); ++i) l[i] = static_cast<float>(i % 7) * 0.3f;
