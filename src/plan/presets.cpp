@@ -125,6 +125,13 @@ std::string lower(std::string s) {
   throw InputError("--hardware component '" + comp + "': " + why + " (see `strata plan --help`)");
 }
 
+// A size that must not be zero: 0 would otherwise read as "not given" and fall back to the default.
+uint64_t positive_bytes(const std::string& comp, const std::string& text, const char* what) {
+  const uint64_t v = parse_bytes(text, what);
+  if (v == 0) bad(comp, std::string(what) + " '" + text + "' is zero");
+  return v;
+}
+
 // "2x xeon-6338" -> (2, "xeon-6338"); "6x128G" is not a count prefix (no space / name after the x).
 std::pair<uint32_t, std::string> count_prefix(const std::string& comp) {
   size_t i = 0;
@@ -187,7 +194,7 @@ void parse_component(Builder& b, const std::string& raw) {
     b.ddr = {c.channels, c.ddr, c.mts};
     for (size_t i = 1; i < parts.size(); ++i) {
       if (auto d = parse_ddr(parts[i])) b.ddr = *d;
-      else if (looks_like_size(parts[i])) b.dram_bytes = parse_bytes(parts[i], "DRAM capacity");
+      else if (looks_like_size(parts[i])) b.dram_bytes = positive_bytes(raw, parts[i], "DRAM capacity");
       else bad(raw, "expected '<N>ch-ddr4|ddr5-<MT/s>' or a capacity like '64G', got '" + parts[i] + "'");
     }
     return;
@@ -205,7 +212,7 @@ void parse_component(Builder& b, const std::string& raw) {
         } catch (const std::exception&) {
           bad(raw, "bad DIMM count in '" + s + "'");
         }
-        o.dimm_bytes = parse_bytes(s.substr(x + 1), "Optane DIMM size");
+        o.dimm_bytes = positive_bytes(raw, s.substr(x + 1), "Optane DIMM size");
         if (o.dimms == 0 || o.dimms > 32) bad(raw, "DIMM count must be 1..32");
       } else bad(raw, "expected '<N>x<size>', 'memory-mode' or 'app-direct', got '" + s + "'");
     }
@@ -226,7 +233,7 @@ void parse_component(Builder& b, const std::string& raw) {
     if (name != n.name) continue;
     Builder::Nvme nv{&n, count, 2ull << 40};
     for (size_t i = 1; i < parts.size(); ++i) {
-      if (looks_like_size(parts[i])) nv.bytes = parse_bytes(parts[i], "NVMe capacity");
+      if (looks_like_size(parts[i])) nv.bytes = positive_bytes(raw, parts[i], "NVMe capacity");
       else bad(raw, "expected a capacity like '4T', got '" + parts[i] + "'");
     }
     b.nvmes.push_back(nv);

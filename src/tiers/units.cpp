@@ -47,6 +47,8 @@ uint64_t parse_bytes(std::string_view text, std::string_view what) {
   else if (suf == "tb") mul = 1e12;
   else throw InputError("bad " + std::string(what) + " '" + std::string(text) + "': unknown size suffix '" + suf +
                         "' (use K/M/G/T or KiB/MiB/GiB/TiB for powers of 1024, KB/MB/GB/TB for powers of 1000)");
+  // Past 2^62 the conversion would overflow; no memory or disk comes near (4 EiB).
+  if (v * mul > 0x1p62) throw InputError("bad " + std::string(what) + " '" + std::string(text) + "': too large");
   return static_cast<uint64_t>(std::llround(v * mul));
 }
 

@@ -126,7 +126,10 @@ TEST(Presets, MoreComponentsAndErrors) {
     EXPECT_NO_THROW(parse_hardware(h)) << h;
   }
   for (const char* h : {"", "rtx3060", "xeon-6338 + xeon-6246", "xeon-6338:7ch-ddr3-1600", "xeon-6338 + optane-300",
-                        "xeon-6338 + optane-200:0x128G", "xeon-6338 + rtx3060:pcie9", "xeon-6338 ++ rtx3060"}) {
+                        "xeon-6338 + optane-200:0x128G", "xeon-6338 + rtx3060:pcie9", "xeon-6338 ++ rtx3060",
+                        // zero sizes (they used to mean "the default") and sizes past 4 EiB
+                        "xeon-6338:0G", "xeon-6338 + optane-200:6x0G", "xeon-6338 + nvme-gen4:0T",
+                        "xeon-6338:99999999999999999G"}) {
     EXPECT_THROW(parse_hardware(h), InputError) << h;
   }
 }

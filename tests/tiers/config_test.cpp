@@ -20,6 +20,8 @@ TEST(Units, Bytes) {
   EXPECT_THROW(parse_bytes("12Q", "x"), InputError);
   EXPECT_THROW(parse_bytes("-1G", "x"), InputError);
   EXPECT_THROW(parse_bytes("G", "x"), InputError);
+  EXPECT_THROW(parse_bytes("99999999999999999G", "x"), InputError);  // would overflow 64 bits
+  EXPECT_EQ(parse_bytes("4096T", "x"), 1ull << 52);
 }
 
 TEST(Units, BandwidthAndDuration) {
