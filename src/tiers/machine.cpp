@@ -144,7 +144,11 @@ void save_profile(const MachineProfile& p, const std::string& path) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) throw Error("cannot move " + tmp + " to " + path + ": " + ec.message());
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw Error("cannot write machine profile " + path + ": " + ec.message());
+  }
 }
 
 MachineProfile load_profile(const std::string& path) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <system_error>
 #include <thread>
 
 #include "util/error.h"
@@ -112,6 +113,9 @@ class NodeBuffer {
 
 StreamResult run_passes(const uint8_t* base, size_t bytes, const StreamOptions& opt, bool first_touch) {
   const int nt = std::max(1, opt.threads);
+  if (nt > kMaxStreamThreads)
+    throw InputError("bandwidth probe: " + std::to_string(nt) + " threads is above the limit of " +
+                     std::to_string(kMaxStreamThreads));
   // Slices are whole 4 KiB pages so no two threads share a page (first touch decides the node).
   const size_t slice = (bytes / nt) & ~size_t{4095};
   if (slice < 4096) throw InputError("bandwidth probe buffer too small for " + std::to_string(nt) + " threads");
@@ -154,8 +158,22 @@ StreamResult run_passes(const uint8_t* base, size_t bytes, const StreamOptions& 
     }
     sink ^= acc;
   };
+  // Threads wait for every other one to exist before touching the barrier: if the system refuses one,
+  // the barrier would wait forever for it, so the started ones are released and joined instead.
+  std::atomic<int> go{0};  // 0: wait, 1: measure, -1: give up
   std::vector<std::thread> threads;
-  for (int t = 1; t < nt; ++t) threads.emplace_back(worker, t);
+  try {
+    for (int t = 1; t < nt; ++t)
+      threads.emplace_back([&, t] {
+        while (go.load() == 0) std::this_thread::yield();
+        if (go.load() == 1) worker(t);
+      });
+  } catch (const std::system_error& e) {
+    go = -1;
+    for (auto& th : threads) th.join();
+    throw Error("bandwidth probe: cannot start " + std::to_string(nt) + " threads (" + e.what() + ")");
+  }
+  go = 1;
   worker(0);
   for (auto& th : threads) th.join();
 

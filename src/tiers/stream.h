@@ -25,6 +25,8 @@ struct StreamKernel {
 // The widest kernel this CPU runs, chosen once per call site.
 StreamKernel best_stream_kernel();
 
+inline constexpr int kMaxStreamThreads = 4096;
+
 struct StreamOptions {
   size_t bytes = 0;          // whole buffer; 0 = max(1 GiB, 4 x LLC)
   std::vector<int> cpus;     // CPUs to pin threads to (round robin); empty = no pinning
@@ -43,7 +45,8 @@ struct StreamResult {
   std::string kernel;
 };
 
-// Allocates, first-touches (so pages land on the node and are faulted in), then measures.
+// Allocates, first-touches (so pages land on the node and are faulted in), then measures. Throws
+// InputError above kMaxStreamThreads threads and Error when the system refuses to start them.
 StreamResult measure_memory_read(const StreamOptions& opt);
 // Measures an existing mapping (a DAX file, a devdax device); the caller owns the memory.
 StreamResult measure_buffer_read(const void* p, size_t bytes, const StreamOptions& opt);

@@ -1,6 +1,8 @@
 // Units, tier classes, machine profile JSON and TOML tier files.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_support.h"
 #include "tiers/machine.h"
 #include "tiers/tier.h"
@@ -123,6 +125,10 @@ TEST(Profile, SaveLoadAndErrors) {
   EXPECT_THROW(profile_from_json("{\"format\":\"other\"}"), FormatError);
   EXPECT_THROW(profile_from_json("not json"), FormatError);
   EXPECT_THROW(load_profile(test::temp_dir() + "/missing.json"), InputError);
+  // A directory in the way: an error, and the file written beside it is not left behind.
+  const std::string dir = test::temp_dir();
+  EXPECT_THROW(save_profile(sample_profile(), dir), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir + ".tmp"));
 }
 
 TEST(TierFile, DeclaresOverridesAndRemoves) {

@@ -2,6 +2,12 @@
 // only that the numbers are physically plausible; the careful comparison is stream_manual_test.cpp.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -39,6 +45,43 @@ TEST(Stream, SmallBufferBandwidthIsPlausible) {
   EXPECT_GT(r.bytes_per_s, 1e9);
   EXPECT_LT(r.bytes_per_s, 5e12);
   EXPECT_GE(r.bytes_per_s, r.median_bytes_per_s);
+}
+
+TEST(Stream, TooManyThreadsIsAnInputError) {
+  StreamOptions o;
+  o.bytes = 64ull << 20;
+  o.threads = kMaxStreamThreads + 1;
+  EXPECT_THROW(measure_memory_read(o), InputError);
+}
+
+// In a child process with 1 GiB of address space left, 2000 threads cannot all start: the probe must
+// release the ones that did (they would wait at its barrier forever) and throw Error.
+[[noreturn]] void stream_with_little_address_space() {
+  StreamOptions o;
+  o.bytes = 64ull << 20;
+  o.threads = 2000;
+  o.min_seconds = 0.01;
+  uint64_t pages = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%" SCNu64, &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(pages) * 4096 + (o.bytes + (rlim_t{1} << 30));
+  if (pages == 0 || setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+  try {
+    measure_memory_read(o);
+  } catch (const InputError&) {
+    _exit(2);
+  } catch (const Error& e) {
+    _exit(std::string(e.what()).find("cannot start 2000 threads") != std::string::npos ? 0 : 4);
+  }
+  _exit(1);
+}
+
+TEST(Stream, ThreadsTheSystemRefusesAreAnErrorNotAHang) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(stream_with_little_address_space(), ::testing::ExitedWithCode(0), "");
 }
 
 // The probe's figures describe the disk at the moment of measuring. On a CI machine that moment may
