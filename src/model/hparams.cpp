@@ -1,5 +1,6 @@
 #include "model/hparams.h"
 
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -124,6 +125,19 @@ HParams read_hparams(const GgufModel& model) {
     hp.q_lora_rank = k.u32_or("attention.q_lora_rank", 0);
     hp.kv_lora_rank = k.u32_or("attention.kv_lora_rank", 0);
   }
+  // A NaN or non-positive epsilon or base turns every logit into NaN without any error; name the key.
+  auto check = [&](const char* key, float v, bool positive) {
+    if (!std::isfinite(v) || (positive && v <= 0))
+      throw FormatError(model.path(), 0, k.key(key),
+                        std::to_string(v) + (positive ? " must be a finite number > 0" : " must be finite"));
+  };
+  check("attention.layer_norm_rms_epsilon", hp.rms_eps, true);
+  check("rope.freq_base", hp.rope_freq_base, true);
+  check("rope.scaling.factor", hp.rope_scaling_factor, true);
+  check("rope.scaling.yarn_log_multiplier", hp.yarn_log_multiplier, false);
+  check("rope.scaling.yarn_beta_fast", hp.yarn_beta_fast, false);
+  check("rope.scaling.yarn_beta_slow", hp.yarn_beta_slow, false);
+  check("expert_weights_scale", hp.expert_weights_scale, false);
   hp.n_nextn_layers = k.u32_or("nextn_predict_layers", 0);
   if (hp.n_nextn_layers > hp.n_layer)
     throw FormatError(model.path(), 0, k.key("nextn_predict_layers"), "more MTP layers than blocks");

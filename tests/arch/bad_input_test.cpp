@@ -36,6 +36,25 @@ TEST(BadInput, UnsupportedArchitectureIsNamed) {
   EXPECT_NE(msg.find("gptneox-strange"), std::string::npos) << msg;
 }
 
+// RoPE rotates pairs inside each head: an odd count or more dims than the head holds (which wrote past
+// the head's rows and corrupted the heap) is refused at load, for the llama and qwen3moe builders too.
+TEST(BadInput, RopeDimensionsOutsideTheHeadAreNamed) {
+  for (const char* arch : {"llama", "qwen3moe"}) {
+    for (int64_t n_rot : {int64_t{34}, int64_t{1000}, int64_t{7}}) {
+      TinySpec s;
+      s.arch = arch;
+      if (s.arch == "qwen3moe") {
+        s.n_expert = 4;
+        s.n_expert_used = 2;
+        s.n_ff_exp = 64;
+      }
+      s.n_rot = n_rot;  // head_dim is 32
+      const std::string msg = load_error<FormatError>(s, std::string("rot_") + arch + std::to_string(n_rot));
+      EXPECT_NE(msg.find(std::string(arch) + ".rope.dimension_count"), std::string::npos) << msg;
+    }
+  }
+}
+
 TEST(BadInput, MissingRequiredKeyIsNamed) {
   TinySpec s;
   s.drop_keys = {"llama.embedding_length"};

@@ -1,6 +1,9 @@
 // read_hparams on hand-written files: required keys, defaults, bad values.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+
 #include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "model/hparams.h"
@@ -56,6 +59,32 @@ TEST(Hparams, MissingRequiredKeysNameTheKey) {
                       {"llama.block_count", GgufValue::u32(2)}})
                 .find("llama.embedding_length"),
             std::string::npos);
+}
+
+// Values that would turn every logit into NaN without an error: NaN, infinite or non-positive where a
+// positive number is required.
+TEST(Hparams, NonFiniteFloatsNameTheKey) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const struct {
+    const char* key;
+    float value;
+  } bad[] = {{"attention.layer_norm_rms_epsilon", nan}, {"attention.layer_norm_rms_epsilon", -1e-6f},
+             {"attention.layer_norm_rms_epsilon", 0.0f}, {"rope.freq_base", nan},
+             {"rope.freq_base", 0.0f},                 {"rope.freq_base", -10000.0f},
+             {"rope.scaling.factor", inf},             {"rope.scaling.yarn_log_multiplier", nan},
+             {"rope.scaling.yarn_beta_fast", inf},     {"rope.scaling.yarn_beta_slow", -inf},
+             {"expert_weights_scale", nan}};
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.key);
+    const std::string key = std::string("llama.") + b.key;
+    EXPECT_NE(error_of({{"general.architecture", GgufValue::str("llama")},
+                        {"llama.embedding_length", GgufValue::u32(256)},
+                        {"llama.block_count", GgufValue::u32(2)},
+                        {"llama.attention.head_count", GgufValue::u32(4)},
+                        {key, GgufValue::f32(b.value)}})
+                  .find(key),
+              std::string::npos);
+  }
 }
 
 TEST(Hparams, DefaultsAndUnknownArchitecture) {

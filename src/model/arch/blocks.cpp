@@ -22,6 +22,13 @@ RopeParams rope_params(const HParams& hp, RopeMode mode) {
   return rp;
 }
 
+void check_rope_dims(const RopeParams& rope, int64_t head_dim, const std::string& source, const std::string& arch) {
+  if (rope.n_rot <= 0 || rope.n_rot % 2 != 0 || rope.n_rot > head_dim)
+    throw FormatError(source, 0, arch + ".rope.dimension_count",
+                      std::to_string(rope.n_rot) + " must be even and in 2.." + std::to_string(head_dim) +
+                          " (the key head width)");
+}
+
 namespace {
 
 // gate[i] = silu(gate[i]) * up[i] for every row (the level's SIMD version where there is one); rows of a

@@ -17,6 +17,10 @@ enum BlockSlot : int {
 
 // RoPE settings from the hyper-parameters: linear scaling and YaRN as llama.cpp derives them.
 RopeParams rope_params(const HParams& hp, RopeMode mode);
+// Throws FormatError (file `source`, key `{arch}.rope.dimension_count`) unless n_rot is even and in
+// 2..head_dim: RoPE rotates pairs within each head, and more rotated dims than a head holds would write
+// past it.
+void check_rope_dims(const RopeParams& rope, int64_t head_dim, const std::string& source, const std::string& arch);
 
 // out = down(silu(gate x) * up x). out may not alias x. gate and up run as one pool job.
 void ffn_swiglu(ForwardCtx& ctx, const WeightView& gate, const WeightView& up, const WeightView& down,

@@ -45,10 +45,7 @@ class BiasedAttention {
       throw FormatError(w.source(), 0, a + "attention.key_length", "head width must be > 0");
     rope_ = rope_params(hp, RopeMode::Neox);
     // Partial rotary (GLM: half of each head) is fine; more rotated dims than the head holds is not.
-    if (rope_.n_rot <= 0 || rope_.n_rot % 2 != 0 || rope_.n_rot > dk_)
-      throw FormatError(w.source(), 0, a + "rope.dimension_count",
-                        std::to_string(rope_.n_rot) + " must be even and in 2.." + std::to_string(dk_) +
-                            " (the key head width)");
+    check_rope_dims(rope_, dk_, w.source(), hp.arch);
 
     const int64_t H = hp.n_head, Hkv = hp.n_head_kv;
     for (int l = 0; l < n_layer; ++l) {

@@ -58,6 +58,7 @@ class Llama final : public ArchModel {
       layers_.push_back(L);
     }
     rope_ = rope_params(hp, RopeMode::Normal);
+    check_rope_dims(rope_, dk_, w.source(), hp.arch);
     moe_cfg_.routing.gating = router_gating(hp.gating, RouterGating::Softmax);
     moe_cfg_.routing.n_expert = hp.n_expert;
     moe_cfg_.routing.k = hp.n_expert_used;

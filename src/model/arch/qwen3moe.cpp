@@ -51,6 +51,7 @@ class Qwen3Moe final : public ArchModel {
       layers_.push_back(L);
     }
     rope_ = rope_params(hp, RopeMode::Neox);
+    check_rope_dims(rope_, dk_, w.source(), hp.arch);
     moe_cfg_.n_ff = hp.n_ff_exp;
     moe_cfg_.routing.gating = router_gating(hp.gating, RouterGating::Softmax);
     moe_cfg_.routing.n_expert = hp.n_expert;
