@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, runs the whole test suite, then fuzzes the untrusted-input parsers
-# for a bounded time. Exit status is non-zero if anything fails.
+# Installs what is missing, builds, runs the whole test suite, then fuzzes the untrusted inputs (the GGUF
+# container, model loading with two decoded tokens, the tokenizer) for a bounded time. Exit status is
+# non-zero if anything fails.
 # Usage: scripts/test.sh            (FUZZ_SECONDS=N to change the per-target fuzz time, 0 to skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."

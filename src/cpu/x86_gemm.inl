@@ -904,7 +904,7 @@ template <class O, class P>
 }
 
 // Every cache line of [p, p + n), into L1 (T0) or L2 (T1).
-template <_mm_hint kHint>
+template <decltype(_MM_HINT_T0) kHint>  // GCC: enum _mm_hint; clang: int
 inline void prefetch_range(const uint8_t* p, int64_t n) {
   for (int64_t o = 0; o < n; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + o), kHint);
   _mm_prefetch(reinterpret_cast<const char*>(p + n - 1), kHint);

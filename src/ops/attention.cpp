@@ -8,9 +8,9 @@
 #include <string>
 
 #include "ops/attention_levels.h"
-#include "ops/half.h"
 #include "ops/matmul.h"
 #include "util/error.h"
+#include "util/fp16.h"
 
 namespace strata::attn_ref {
 namespace {
@@ -35,7 +35,7 @@ inline void block_pv(const float* p, int64_t n, const float* vb, int64_t dv, flo
 
 void f16_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
   const auto* h = reinterpret_cast<const uint16_t*>(row) + offset;
-  for (int64_t i = 0; i < n; ++i) dst[i] = f16_bits_to_f32(h[i]);
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
 }
 
 void f32_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {

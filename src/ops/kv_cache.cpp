@@ -3,8 +3,8 @@
 #include <cstring>
 #include <string>
 
-#include "ops/half.h"
 #include "util/error.h"
+#include "util/fp16.h"
 
 namespace strata {
 namespace {
@@ -60,7 +60,7 @@ void KvCache::store(uint8_t* base, int64_t width, int64_t pos0, const Mat& src, 
       to_f16(s, dst, width);
     } else {
       uint16_t* d = reinterpret_cast<uint16_t*>(dst);
-      for (int64_t j = 0; j < width; ++j) d[j] = f32_to_f16_bits(s[j]);
+      for (int64_t j = 0; j < width; ++j) d[j] = fp32_to_fp16(s[j]);
     }
   }
 }
@@ -78,7 +78,7 @@ void KvCache::load_k(int layer, int64_t pos, float* dst) const {
   const uint8_t* src = k_[layer] + static_cast<uint64_t>(pos) * w * elem_;
   for (int64_t j = 0; j < w; ++j)
     dst[j] = type_ == TensorType::F32 ? reinterpret_cast<const float*>(src)[j]
-                                      : f16_bits_to_f32(reinterpret_cast<const uint16_t*>(src)[j]);
+                                      : fp16_to_fp32(reinterpret_cast<const uint16_t*>(src)[j]);
 }
 
 KvSpan KvCache::k_span(int layer, int64_t offset, int64_t head_stride) const {

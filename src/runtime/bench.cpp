@@ -17,15 +17,15 @@
 #include <nlohmann/json.hpp>
 
 #include "ops/attention.h"
-#include "ops/half.h"
 #include "plan/plan.h"
-#include "quant/interleave.h"
 #include "plan/usage.h"
+#include "quant/interleave.h"
 #include "runtime/peak_int8.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tiers/stream.h"
 #include "util/error.h"
+#include "util/fp16.h"
 #include "util/huge_buffer.h"
 
 namespace strata {
@@ -221,7 +221,7 @@ double attention_rate(ComputeContext& compute, const HParams& hp, uint64_t buffe
     uint32_t s = static_cast<uint32_t>(l) * 2654435761u + 1;
     for (uint64_t i = 0; i < layer_bytes / 2; ++i) {
       s = s * 1664525u + 1013904223u;
-      h[i] = f32_to_f16_bits(static_cast<float>(static_cast<int32_t>(s) >> 8) * (1.0f / 8388608.0f));
+      h[i] = fp32_to_fp16(static_cast<float>(static_cast<int32_t>(s) >> 8) * (1.0f / 8388608.0f));
     }
   });
   std::vector<float> q(static_cast<size_t>(ap.n_head * ap.dk)), out(static_cast<size_t>(ap.n_head * ap.dv));

@@ -24,6 +24,19 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   }
   if (!known) throw UnsupportedError("architecture '" + arch + "' is not supported (supported: " + names + ")");
   m->cat_ = build_catalogue(m->gguf_);
+  // Every block of every architecture holds tensors: a larger count is a corrupt key, and the builders
+  // and the KV cache would otherwise size per-block arrays by it.
+  if (m->cat_.hp.n_layer > m->gguf_.tensors().size())
+    throw FormatError(path, 0, arch + ".block_count",
+                      std::to_string(m->cat_.hp.n_layer) + " blocks, but the file holds only " +
+                          std::to_string(m->gguf_.tensors().size()) + " tensors");
+  // The kernels read F32 norms and F16 block scales in place: a file whose general.alignment lets data
+  // start at an odd address is valid GGUF but cannot be computed on as mapped.
+  for (const GgufTensorInfo& t : m->gguf_.tensors())
+    if (t.file_offset % 4 != 0)
+      throw FormatError(path, t.file_offset, t.name,
+                        "tensor data at file offset " + std::to_string(t.file_offset) +
+                            " is not 4-byte aligned (general.alignment is below 4)");
   m->weights_ = std::make_unique<MappedWeights>(m->cat_, path);
   m->arch_ = create_arch_model(m->cat_.hp, *m->weights_);
   return m;

@@ -55,6 +55,26 @@ TEST(BadInput, RopeDimensionsOutsideTheHeadAreNamed) {
   }
 }
 
+// A block count far beyond the tensors the file holds: the builders looped over it as a negative int and
+// the KV cache then sized a per-block array by it (found by fuzz/model_load.cpp).
+TEST(BadInput, BlockCountBeyondTheTensorsIsNamed) {
+  TinySpec s;
+  s.set_u32 = {{"llama.block_count", 4118336767u}};
+  const std::string msg = load_error<FormatError>(s, "blocks");
+  EXPECT_NE(msg.find("llama.block_count"), std::string::npos) << msg;
+}
+
+// general.alignment 2 is valid GGUF, but a tensor after an 18-byte one then starts at an address the
+// kernels cannot read floats from in place (found by fuzz/model_load.cpp, UBSan).
+TEST(BadInput, DataNotFourByteAlignedIsNamed) {
+  TinySpec s;
+  s.alignment = 2;
+  s.retype = {{"token_embd.weight", TensorType::Q4_0}};
+  s.reshape = {{"token_embd.weight", {32, 1}}};  // one 18-byte block
+  const std::string msg = load_error<FormatError>(s, "align");
+  EXPECT_NE(msg.find("not 4-byte aligned"), std::string::npos) << msg;
+}
+
 TEST(BadInput, MissingRequiredKeyIsNamed) {
   TinySpec s;
   s.drop_keys = {"llama.embedding_length"};

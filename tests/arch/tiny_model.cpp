@@ -40,7 +40,7 @@ uint64_t name_seed(uint64_t seed, const std::string& name) {
 }  // namespace
 
 std::string write_tiny_model(const TinySpec& sp, const std::string& path) {
-  GgufWriter w;
+  GgufWriter w(sp.alignment);
   const std::string a = sp.arch;
   auto key = [&](const std::string& k, GgufValue v) {
     if (!sp.drop_keys.count(k)) w.set(k, std::move(v));
@@ -64,6 +64,8 @@ std::string write_tiny_model(const TinySpec& sp, const std::string& path) {
     key(a + ".expert_used_count", GgufValue::u32(sp.n_expert_used));
     key(a + ".expert_feed_forward_length", GgufValue::u32(sp.n_ff_exp));
   }
+
+  for (const auto& [k, v] : sp.set_u32) w.set(k, GgufValue::u32(v));
 
   auto tensor = [&](const std::string& name, std::vector<int64_t> ne, bool matrix, double mean, double sd) {
     if (sp.drop_tensors.count(name)) return;

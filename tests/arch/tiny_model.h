@@ -31,6 +31,8 @@ struct TinySpec {
   std::map<std::string, std::vector<int64_t>> reshape;  // tensor name -> ne written instead
   std::map<std::string, TensorType> retype;    // tensor name -> type written instead
   std::string arch_name_override;              // general.architecture written instead of arch
+  std::map<std::string, uint32_t> set_u32;     // full key name -> value written instead (or in addition)
+  uint32_t alignment = 32;                     // general.alignment of the file
 };
 
 // Writes the model and returns path.

@@ -14,11 +14,11 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/kernels.h"
-#include "ops_test_support.h"
 #include "ops/attention.h"
-#include "ops/half.h"
 #include "ops/kv_cache.h"
 #include "ops/thread_pool.h"
+#include "ops_test_support.h"
+#include "util/fp16.h"
 
 namespace strata {
 namespace {
@@ -65,7 +65,7 @@ struct Fixture {
     return AttentionParams{c.H, c.Hkv, c.dk, c.dv, 1.0f / std::sqrt(static_cast<float>(c.dk))};
   }
   // The values as stored (rounded to F16 when the cache is F16).
-  float stored(float x) const { return type == TensorType::F16 ? f16_bits_to_f32(f32_to_f16_bits(x)) : x; }
+  float stored(float x) const { return type == TensorType::F16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; }
   float key(int64_t j, int64_t g, int64_t i) const { return stored(K[(j * c.Hkv + g) * c.dk + i]); }
   float value(int64_t j, int64_t g, int64_t i) const {
     return c.mla ? stored(K[j * c.dk + i]) : stored(V[(j * c.Hkv + g) * c.dv + i]);

@@ -13,16 +13,16 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/kernels.h"
-#include "ops_test_support.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
-#include "ops/half.h"
 #include "ops/kv_cache.h"
 #include "ops/matmul.h"
 #include "ops/moe_routing.h"
 #include "ops/rope.h"
 #include "ops/thread_pool.h"
+#include "ops_test_support.h"
 #include "util/error.h"
+#include "util/fp16.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -254,7 +254,7 @@ TEST_P(AttentionTest, GqaMatchesNaiveOverCache) {
   const float scale = 0.3f;
   attention(pool, AttentionParams{H, Hkv, dk, dv, scale}, mat(Q.data(), n_tok, H * dk), pos.data(),
             kv.k_span(0, 0, dk), kv.v_span(0, 0, dv), mat(out.data(), n_tok, H * dv));
-  auto r16 = [&](float v) { return kvt == TensorType::F16 ? f16_bits_to_f32(f32_to_f16_bits(v)) : v; };
+  auto r16 = [&](float v) { return kvt == TensorType::F16 ? fp16_to_fp32(fp32_to_fp16(v)) : v; };
   for (int64_t t = 0; t < n_tok; ++t)
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / (H / Hkv);
@@ -310,7 +310,7 @@ TEST(KvCache, F16StoreThroughKernelsMatchesScalarBits) {
         uint16_t x, y;
         std::memcpy(&x, a.data + 2 * i, 2);
         std::memcpy(&y, b.data + 2 * i, 2);
-        if (std::isnan(f16_bits_to_f32(x))) EXPECT_TRUE(std::isnan(f16_bits_to_f32(y))) << i;
+        if (std::isnan(fp16_to_fp32(x))) EXPECT_TRUE(std::isnan(fp16_to_fp32(y))) << i;
         else EXPECT_EQ(x, y) << "element " << i << " = " << row[i];
       }
   }
