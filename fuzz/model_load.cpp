@@ -1,9 +1,10 @@
 // libFuzzer target for everything after the GGUF container: hyper-parameters, the architectures' checks
-// of tensor shapes and types, the KV cache and two decoded tokens. The container fuzzer (gguf_reader.cpp)
-// mostly produces files that fail to parse; here the input is a list of edits to the numeric metadata
-// values and tensor descriptions of a valid generated model (tiny-llama, tiny-mixtral, tiny-qwen3moe,
-// tiny-deepseek2), so most inputs parse and reach the model code. Loading and evaluating must either
-// work or throw strata::Error: never crash, hang or allocate without bound.
+// of tensor shapes and types, the KV cache, a prompt batch and a decoded token. The container fuzzer
+// (gguf_reader.cpp) mostly produces files that fail to parse; here the input is a list of edits to the
+// numeric metadata values and tensor descriptions of a valid generated model (tiny-llama, tiny-mixtral,
+// tiny-qwen3moe, tiny-deepseek2), so most inputs parse and reach the model code. Loading, a three-token
+// prompt and one decoded token must either work or throw strata::Error: never crash, hang or allocate
+// without bound.
 //
 // Input: byte 0 picks the model; then records of 7 bytes: field index (u16), how to edit (u8), value
 // (u32). Fields are every scalar integer/float metadata value and every tensor's dimensions, type and
@@ -190,9 +191,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     so.memory_budget = 256ull << 20;
     so.act_mode = strata::ActivationMode::Quantized;  // what users run, and far cheaper than the reference
     strata::Session session(*model, pool, so);
-    const int32_t tokens[] = {1, 2};
-    session.eval(std::span<const int32_t>(tokens, 1));
-    session.eval(std::span<const int32_t>(tokens + 1, 1));
+    const int32_t tokens[] = {1, 2, 3, 4};
+    session.eval(std::span<const int32_t>(tokens, 3));      // a prompt batch (matrix-matrix, tiled attention)
+    session.eval(std::span<const int32_t>(tokens + 3, 1));  // a decoded token
   } catch (const strata::Error&) {
   }
   close(fd);
