@@ -3,6 +3,7 @@
 
 #include "plan/plan.h"
 #include "util/error.h"
+#include "util/json_number.h"
 
 namespace strata {
 
@@ -56,20 +57,20 @@ Plan plan_from_json(const std::string& text, const std::string& origin) {
   try {
     json j = json::parse(text);
     if (j.value("format", "") != "strata-plan") throw FormatError(origin, 0, "format", "not a Strata plan");
-    if (j.value("version", 0) != 1) throw FormatError(origin, 0, "version", "unsupported plan version");
+    if (!j.contains("version") || j["version"] != 1) throw FormatError(origin, 0, "version", "unsupported plan version");
     const json& m = j.at("model");
     p.model = m.at("name").get<std::string>();
     p.arch = m.at("arch").get<std::string>();
-    p.n_layer = m.at("n_layer").get<uint32_t>();
-    p.n_expert = m.at("n_expert").get<uint32_t>();
-    p.n_expert_used = m.at("n_expert_used").get<uint32_t>();
+    p.n_layer = json_at<uint32_t>(m, "n_layer");
+    p.n_expert = json_at<uint32_t>(m, "n_expert");
+    p.n_expert_used = json_at<uint32_t>(m, "n_expert_used");
     const json& o = j.at("options");
-    p.options.context = o.at("context").get<uint32_t>();
-    p.options.batch = o.at("batch").get<uint32_t>();
-    p.options.ubatch = o.at("ubatch").get<uint32_t>();
+    p.options.context = json_at<uint32_t>(o, "context");
+    p.options.batch = json_at<uint32_t>(o, "batch");
+    p.options.ubatch = json_at<uint32_t>(o, "ubatch");
     p.options.per_expert = o.at("per_expert").get<bool>();
-    p.options.kv_fill = o.at("kv_fill").get<double>();
-    p.options.lookahead_layers = o.at("lookahead_layers").get<int>();
+    p.options.kv_fill = json_at<double>(o, "kv_fill");
+    p.options.lookahead_layers = json_at<int>(o, "lookahead_layers");
     p.usage_profile = j.at("usage_profile").get<bool>();
     for (const auto& t : j.at("tiers")) {
       TierPlan tp;
@@ -77,29 +78,34 @@ Plan plan_from_json(const std::string& text, const std::string& origin) {
       tp.kind = parse_tier_kind(t.at("kind").get<std::string>());
       tp.mode = t.at("mode").get<std::string>();
       tp.site = parse_site(t.at("site").get<std::string>());
-      tp.group = t.at("group").get<int>();
-      tp.capacity = t.at("capacity").get<uint64_t>();
-      tp.reserved_system = t.at("reserved_system").get<uint64_t>();
-      tp.kv_bytes = t.at("kv_bytes").get<uint64_t>();
-      tp.work_bytes = t.at("work_bytes").get<uint64_t>();
-      tp.staging_bytes = t.at("staging_bytes").get<uint64_t>();
-      tp.placed_bytes = t.at("placed_bytes").get<uint64_t>();
-      tp.read_per_token = t.at("read_per_token").get<double>();
-      tp.bandwidth = t.at("bandwidth").get<double>();
-      tp.seconds_per_token = t.at("seconds_per_token").get<double>();
-      tp.time_share = t.at("time_share").get<double>();
+      tp.group = json_at<int>(t, "group");
+      tp.capacity = json_at<uint64_t>(t, "capacity");
+      tp.reserved_system = json_at<uint64_t>(t, "reserved_system");
+      tp.kv_bytes = json_at<uint64_t>(t, "kv_bytes");
+      tp.work_bytes = json_at<uint64_t>(t, "work_bytes");
+      tp.staging_bytes = json_at<uint64_t>(t, "staging_bytes");
+      tp.placed_bytes = json_at<uint64_t>(t, "placed_bytes");
+      tp.read_per_token = json_at<double>(t, "read_per_token");
+      tp.bandwidth = json_at<double>(t, "bandwidth");
+      tp.seconds_per_token = json_at<double>(t, "seconds_per_token");
+      tp.time_share = json_at<double>(t, "time_share");
       p.tiers.push_back(tp);
     }
-    p.kv_tier = j.at("kv_tier").get<int>();
-    p.tensor_tier = j.at("tensors").get<std::map<std::string, int>>();
-    p.expert_tier = j.at("experts").get<std::vector<std::vector<int>>>();
+    p.kv_tier = json_at<int>(j, "kv_tier");
+    const json& tensors = j.at("tensors");
+    if (!tensors.is_object()) throw InputError("tensors: expected an object");
+    for (const auto& [name, t] : tensors.items()) p.tensor_tier[name] = json_to<int>(t, "tensors." + name);
+    const json& experts = j.at("experts");
+    if (!experts.is_array()) throw InputError("experts: expected an array");
+    for (size_t l = 0; l < experts.size(); ++l)
+      p.expert_tier.push_back(json_vector<int>(experts[l], "experts[" + std::to_string(l) + "]"));
     const json& r = j.at("prediction");
-    p.bytes_per_token = r.at("bytes_per_token").get<double>();
-    p.fixed_seconds = r.at("fixed_seconds").get<double>();
-    p.decode_seconds = r.at("decode_seconds").get<double>();
-    p.decode_tok_s = r.at("decode_tok_s").get<double>();
-    p.prefill_tok_s = r.at("prefill_tok_s").get<double>();
-    p.bound_tok_s = r.at("bound_tok_s").get<double>();
+    p.bytes_per_token = json_at<double>(r, "bytes_per_token");
+    p.fixed_seconds = json_at<double>(r, "fixed_seconds");
+    p.decode_seconds = json_at<double>(r, "decode_seconds");
+    p.decode_tok_s = json_at<double>(r, "decode_tok_s");
+    p.prefill_tok_s = json_at<double>(r, "prefill_tok_s");
+    p.bound_tok_s = json_at<double>(r, "bound_tok_s");
     p.bottleneck = r.at("bottleneck").get<std::string>();
     p.assumptions = j.at("assumptions").get<std::vector<std::string>>();
     const int nt = static_cast<int>(p.tiers.size());

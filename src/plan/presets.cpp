@@ -139,7 +139,8 @@ std::pair<uint32_t, std::string> count_prefix(const std::string& comp) {
   if (i > 0 && i < comp.size() && comp[i] == 'x') {
     std::string rest = trim(std::string_view(comp).substr(i + 1));
     if (!rest.empty() && std::isalpha(static_cast<unsigned char>(rest[0]))) {
-      const uint32_t n = static_cast<uint32_t>(std::stoul(comp.substr(0, i)));
+      // At most two digits: a longer count is out of range anyway, and would overflow stoul.
+      const uint32_t n = i <= 2 ? static_cast<uint32_t>(std::stoul(comp.substr(0, i))) : 0;
       if (n == 0 || n > 16) bad(comp, "count must be 1..16");
       return {n, rest};
     }

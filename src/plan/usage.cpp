@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/json_number.h"
 
 namespace strata {
 
@@ -22,14 +23,14 @@ UsageProfile usage_from_json(const std::string& text, const std::string& origin)
   UsageProfile u;
   try {
     auto j = nlohmann::json::parse(text);
-    u.n_layer = j.at("n_layer").get<uint32_t>();
-    u.n_expert = j.at("n_expert").get<uint32_t>();
+    u.n_layer = json_at<uint32_t>(j, "n_layer");
+    u.n_expert = json_at<uint32_t>(j, "n_expert");
     const auto& rows = j.at("counts");
     if (!rows.is_array() || rows.size() != u.n_layer) {
       throw FormatError(origin, 0, "counts", "expected " + std::to_string(u.n_layer) + " rows (one per layer)");
     }
     for (size_t l = 0; l < rows.size(); ++l) {
-      auto row = rows[l].get<std::vector<uint64_t>>();
+      auto row = json_vector<uint64_t>(rows[l], "counts[" + std::to_string(l) + "]");
       if (row.size() != u.n_expert) {
         throw FormatError(origin, 0, "counts[" + std::to_string(l) + "]",
                           "expected " + std::to_string(u.n_expert) + " counts, got " + std::to_string(row.size()));
@@ -38,6 +39,8 @@ UsageProfile usage_from_json(const std::string& text, const std::string& origin)
     }
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(origin, 0, "json", e.what());
+  } catch (const InputError& e) {
+    throw FormatError(origin, 0, "usage", e.what());
   }
   return u;
 }

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "util/error.h"
+#include "util/json_number.h"
 
 namespace strata {
 
@@ -53,7 +55,9 @@ json tier_to_json(const TierSpec& t) {
 template <class T>
 void get_opt(const json& j, const char* key, T& out) {
   auto it = j.find(key);
-  if (it != j.end() && !it->is_null()) out = it->get<T>();
+  if (it == j.end() || it->is_null()) return;
+  if constexpr (std::is_arithmetic_v<T>) out = json_to<T>(*it, key);
+  else out = it->get<T>();
 }
 
 TierSpec tier_from_json(const json& j) {
@@ -106,7 +110,8 @@ MachineProfile profile_from_json(const std::string& text, const std::string& ori
     if (j.value("format", "") != "strata-machine-profile") {
       throw FormatError(origin, 0, "format", "not a Strata machine profile (expected \"strata-machine-profile\")");
     }
-    if (j.value("version", 0) != 1) throw FormatError(origin, 0, "version", "unsupported profile version");
+    if (!j.contains("version") || j["version"] != 1)
+      throw FormatError(origin, 0, "version", "unsupported profile version");
     get_opt(j, "created", p.created);
     const json& c = j.at("cpu");
     get_opt(c, "model", p.cpu.model);

@@ -129,7 +129,9 @@ TEST(Presets, MoreComponentsAndErrors) {
                         "xeon-6338 + optane-200:0x128G", "xeon-6338 + rtx3060:pcie9", "xeon-6338 ++ rtx3060",
                         // zero sizes (they used to mean "the default") and sizes past 4 EiB
                         "xeon-6338:0G", "xeon-6338 + optane-200:6x0G", "xeon-6338 + nvme-gen4:0T",
-                        "xeon-6338:99999999999999999G"}) {
+                        "xeon-6338:99999999999999999G",
+                        // a socket count too long for stoul (found by fuzz/config_files.cpp)
+                        "690140175769017415557690140175x xeon-8380"}) {
     EXPECT_THROW(parse_hardware(h), InputError) << h;
   }
 }

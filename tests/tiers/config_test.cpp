@@ -125,6 +125,13 @@ TEST(Profile, SaveLoadAndErrors) {
   EXPECT_THROW(profile_from_json("{\"format\":\"other\"}"), FormatError);
   EXPECT_THROW(profile_from_json("not json"), FormatError);
   EXPECT_THROW(load_profile(test::temp_dir() + "/missing.json"), InputError);
+  // Numbers that do not fit their field (a float cast to an integer was undefined behaviour).
+  std::string big = profile_to_json(sample_profile());
+  big.replace(big.find("\"threads\": 64"), 14, "\"threads\": 1e46");
+  EXPECT_THROW(profile_from_json(big), FormatError);
+  std::string ver = profile_to_json(sample_profile());
+  ver.replace(ver.find("\"version\": 1"), 12, "\"version\": 1e46");
+  EXPECT_THROW(profile_from_json(ver), FormatError);
   // A directory in the way: an error, and the file written beside it is not left behind.
   const std::string dir = test::temp_dir();
   EXPECT_THROW(save_profile(sample_profile(), dir), Error);
