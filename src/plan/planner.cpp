@@ -425,11 +425,14 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   }
   // Attention on the CPU: its arithmetic grows with the context like its KV reads; the KV home's read
   // time is already counted, so only what the measured rate needs beyond it is added.
+  const bool mla = hp.arch == "deepseek2" && hp.kv_lora_rank > 0;
+  const double attention_rate = mla ? machine.cpu.mla_attention_macs_per_s : machine.cpu.attention_macs_per_s;
+  const bool cpu_attention = attention_rate > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu;
   double attention_extra = 0;
-  if (machine.cpu.attention_macs_per_s > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu) {
+  if (cpu_attention) {
     const double macs = attention_macs_per_position(hp) * opt.context * opt.kv_fill * std::max(1u, opt.batch);
     const double kv_bw = plan.tiers[kv_home].bandwidth;
-    attention_extra = std::max(0.0, macs / machine.cpu.attention_macs_per_s - (kv_bw > 0 ? kv_read / kv_bw : 0));
+    attention_extra = std::max(0.0, macs / attention_rate - (kv_bw > 0 ? kv_read / kv_bw : 0));
   }
 
   // Fixed costs per token.
@@ -483,7 +486,7 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   if (attention_extra > worst) {
     char b[96];
     std::snprintf(b, sizeof b, "CPU attention compute (%.1f GMAC/s at %d%% of -c %u)",
-                  machine.cpu.attention_macs_per_s * 1e-9, static_cast<int>(opt.kv_fill * 100), opt.context);
+                  attention_rate * 1e-9, static_cast<int>(opt.kv_fill * 100), opt.context);
     plan.bottleneck = b;
   }
 
@@ -522,10 +525,10 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
                     : "experts accessed uniformly: p = n_expert_used / n_expert per token (no usage profile)");
   a.push_back("KV cache on " + plan.tiers[kv_home].name + "; decode reads it at " +
               std::to_string(static_cast<int>(opt.kv_fill * 100)) + "% of -c " + std::to_string(opt.context));
-  if (machine.cpu.attention_macs_per_s > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu) {
+  if (cpu_attention) {
     char b[160];
-    std::snprintf(b, sizeof b, "CPU attention at %.1f GMAC/s: %.2f ms/token beyond its KV reads",
-                  machine.cpu.attention_macs_per_s * 1e-9, attention_extra * 1e3);
+    std::snprintf(b, sizeof b, "CPU attention%s at %.1f GMAC/s: %.2f ms/token beyond its KV reads",
+                  mla ? " (MLA)" : "", attention_rate * 1e-9, attention_extra * 1e3);
     a.push_back(b);
   }
   for (const auto& g : groups) {

@@ -16,17 +16,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/attention.h"
 #include "plan/plan.h"
 #include "plan/usage.h"
 #include "quant/interleave.h"
+#include "runtime/attention_rate.h"
 #include "runtime/peak_int8.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tiers/stream.h"
 #include "util/error.h"
-#include "util/fp16.h"
-#include "util/huge_buffer.h"
 
 namespace strata {
 namespace {
@@ -191,61 +189,6 @@ double kernel_decode_rate(ComputeContext& compute, const Weights& w, std::string
   return seconds > 0 ? bytes / seconds : 0;
 }
 
-// Decode attention's MAC rate on all threads with this model's geometry: one query at position
-// kAttnRatePositions - 1 against F16 K/V rows, over as many layers' worth of cache as the STREAM buffer
-// holds (so the rows come from DRAM, as they do in decode, where each layer's weights evict the last
-// layer's K/V). MACs as the planner counts them (attention_macs_per_position), best of 3 passes.
-constexpr int64_t kAttnRatePositions = 4096;
-
-double attention_rate(ComputeContext& compute, const HParams& hp, uint64_t buffer_bytes) {
-  const bool mla = hp.arch == "deepseek2" && hp.kv_lora_rank > 0;  // absorbed: one latent row, V inside it
-  const int64_t hd = hp.n_head ? hp.n_embd / hp.n_head : 0;
-  AttentionParams ap;
-  ap.n_head = hp.n_head;
-  ap.n_head_kv = mla ? 1 : (hp.n_head_kv ? hp.n_head_kv : hp.n_head);
-  ap.dk = mla ? hp.kv_lora_rank + hp.n_rot : (hp.head_dim_k ? hp.head_dim_k : hd);
-  ap.dv = mla ? hp.kv_lora_rank : (hp.head_dim_v ? hp.head_dim_v : hd);
-  if (ap.n_head <= 0 || ap.dk <= 0 || ap.dv <= 0 || ap.n_head % ap.n_head_kv != 0) return 0;
-  ap.scale = 1.0f / std::sqrt(static_cast<float>(ap.dk));
-  const int64_t P = kAttnRatePositions;
-  const uint64_t k_row = static_cast<uint64_t>(ap.n_head_kv * ap.dk) * 2;
-  const uint64_t v_row = mla ? 0 : static_cast<uint64_t>(ap.n_head_kv * ap.dv) * 2;
-  const uint64_t layer_bytes = (k_row + v_row) * static_cast<uint64_t>(P);
-  if (buffer_bytes == 0) buffer_bytes = std::max<uint64_t>(1ull << 30, 4 * last_level_cache_bytes());
-  const int64_t n_layers = static_cast<int64_t>(std::max<uint64_t>(2, buffer_bytes / layer_bytes));
-  HugeBuffer kv(layer_bytes * static_cast<uint64_t>(n_layers));
-  ThreadPool& pool = compute.pool();
-  // Values of a trained cache's magnitude; the exact numbers do not change the work.
-  pool.run(n_layers, [&](int64_t l, int) {
-    auto* h = reinterpret_cast<uint16_t*>(kv.data() + l * layer_bytes);
-    uint32_t s = static_cast<uint32_t>(l) * 2654435761u + 1;
-    for (uint64_t i = 0; i < layer_bytes / 2; ++i) {
-      s = s * 1664525u + 1013904223u;
-      h[i] = fp32_to_fp16(static_cast<float>(static_cast<int32_t>(s) >> 8) * (1.0f / 8388608.0f));
-    }
-  });
-  std::vector<float> q(static_cast<size_t>(ap.n_head * ap.dk)), out(static_cast<size_t>(ap.n_head * ap.dv));
-  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * static_cast<float>(i));
-  const int32_t pos = static_cast<int32_t>(P - 1);
-  auto pass = [&] {
-    for (int64_t l = 0; l < n_layers; ++l) {
-      const uint8_t* base = kv.data() + l * layer_bytes;
-      const KvSpan k{TensorType::F16, base, k_row, 0, mla ? 0 : ap.dk};
-      const KvSpan v = mla ? k : KvSpan{TensorType::F16, base + k_row * P, v_row, 0, ap.dv};
-      attention(pool, ap, mat(q.data(), 1, ap.n_head * ap.dk), &pos, k, v, mat(out.data(), 1, ap.n_head * ap.dv),
-                &compute.kernels());
-    }
-  };
-  pass();  // first touch of the scratch buffers
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto t0 = clock_type::now();
-    pass();
-    best = std::max(best, static_cast<double>(ap.n_head * (ap.dk + ap.dv)) * P * n_layers / seconds_since(t0));
-  }
-  return best;
-}
-
 // Hand-off cost of one pool job with a trivial task per thread, best of a few batches.
 double pool_job_seconds(ThreadPool& pool) {
   std::atomic<int> sink{0};
@@ -400,7 +343,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
     r.kernel_decode_bytes_per_s = kernel_decode_rate(compute, model.weights(), &r.kernel_decode_type);
     r.pool_job_seconds = pool_job_seconds(pool);
     r.pool_read_bytes_per_s = pool_read_bandwidth(pool, opt.stream_bytes);
-    r.attention_macs_per_s = attention_rate(compute, hp, opt.stream_bytes);
+    r.attention_macs_per_s = measure_attention_rate(compute, attention_shape(hp), opt.stream_bytes);
   }
   for (size_t di = 0; opt.n_gen > 0 && di < opt.depths.size(); ++di) {
     const DepthAccum& a = acc[di];
@@ -439,7 +382,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
       // A MoE layer's decode runs about 7 pool jobs (q/k/v, attention, output, router, gate+up, expert
       // activations, down); a dense layer about 6.
       m.cpu.per_layer_overhead_s = 7 * r.pool_job_seconds;
-      m.cpu.attention_macs_per_s = r.attention_macs_per_s;
+      (attention_shape(hp).mla ? m.cpu.mla_attention_macs_per_s : m.cpu.attention_macs_per_s) = r.attention_macs_per_s;
       d.predicted_decode_tok_s = make_plan(cat, m, have_usage ? &a.usage : nullptr, po).decode_tok_s;
     } catch (const InputError&) {
       d.predicted_decode_tok_s = 0;  // the planner finds it does not fit; reported as unknown
@@ -543,7 +486,7 @@ std::string bench_to_text(const BenchResult& r) {
                   r.kernel_decode_type.c_str(), r.kernel_decode_bytes_per_s * 1e-9, r.pool_job_seconds * 1e6);
     o << buf;
     std::snprintf(buf, sizeof buf, "decode attention (F16 K/V from DRAM, %lld positions, all threads): %.2f GMAC/s\n",
-                  static_cast<long long>(kAttnRatePositions), r.attention_macs_per_s * 1e-9);
+                  static_cast<long long>(kAttentionRatePositions), r.attention_macs_per_s * 1e-9);
     o << buf;
   }
   return o.str();

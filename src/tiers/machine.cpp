@@ -96,6 +96,7 @@ std::string profile_to_json(const MachineProfile& p) {
               {"prefill_flops", p.cpu.prefill_flops},
               {"decode_bytes_per_s", p.cpu.decode_bytes_per_s},
               {"attention_macs_per_s", p.cpu.attention_macs_per_s},
+              {"mla_attention_macs_per_s", p.cpu.mla_attention_macs_per_s},
               {"per_layer_overhead_s", p.cpu.per_layer_overhead_s}};
   j["tiers"] = json::array();
   for (const auto& t : p.tiers) j["tiers"].push_back(tier_to_json(t));
@@ -121,6 +122,7 @@ MachineProfile profile_from_json(const std::string& text, const std::string& ori
     get_opt(c, "prefill_flops", p.cpu.prefill_flops);
     get_opt(c, "decode_bytes_per_s", p.cpu.decode_bytes_per_s);
     get_opt(c, "attention_macs_per_s", p.cpu.attention_macs_per_s);
+    get_opt(c, "mla_attention_macs_per_s", p.cpu.mla_attention_macs_per_s);
     get_opt(c, "per_layer_overhead_s", p.cpu.per_layer_overhead_s);
     for (const auto& t : j.at("tiers")) p.tiers.push_back(tier_from_json(t));
     get_opt(j, "notes", p.notes);

@@ -20,9 +20,11 @@ struct CpuInfo {
   // unknown, treated as no ceiling (memory bound). `strata bench` fills it in once kernels exist.
   double decode_bytes_per_s = 0;
   // Decode attention's multiply-accumulates per second on all threads, reading an F16 KV cache from DRAM
-  // (its memory time included); 0 means unknown, treated as no ceiling beyond the KV bytes. `strata
-  // bench` measures it with the model's attention geometry.
+  // (its memory time included), for grouped-query heads and for absorbed MLA (many more heads per cache
+  // row, about twice the rate); 0 means unknown, treated as no cost beyond the KV bytes. `strata probe`
+  // measures both on reference shapes, `strata bench` the model's own.
   double attention_macs_per_s = 0;
+  double mla_attention_macs_per_s = 0;
   // Fixed CPU cost per layer per token: thread barriers between the layer's ops (more across sockets).
   double per_layer_overhead_s = 0;
 

@@ -82,6 +82,22 @@ void pin_to(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+// The measurement pins the calling thread too (it is worker 0); its affinity is put back afterwards, or
+// every thread it starts later (an inference thread pool) would inherit that one CPU.
+class AffinityRestore {
+ public:
+  AffinityRestore() { saved_ok_ = pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) == 0; }
+  ~AffinityRestore() {
+    if (saved_ok_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+  AffinityRestore(const AffinityRestore&) = delete;
+  AffinityRestore& operator=(const AffinityRestore&) = delete;
+
+ private:
+  cpu_set_t saved_{};
+  bool saved_ok_ = false;
+};
+
 // Anonymous memory bound to a node, huge pages advised to keep TLB misses out of the measurement (the
 // unbound case is a HugeBuffer).
 class NodeBuffer {
@@ -174,7 +190,10 @@ StreamResult run_passes(const uint8_t* base, size_t bytes, const StreamOptions& 
     throw Error("bandwidth probe: cannot start " + std::to_string(nt) + " threads (" + e.what() + ")");
   }
   go = 1;
-  worker(0);
+  {
+    AffinityRestore restore;
+    worker(0);
+  }
   for (auto& th : threads) th.join();
 
   StreamResult r;

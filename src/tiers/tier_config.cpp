@@ -77,7 +77,7 @@ TierConfig parse_tier_config(const std::string& text, const std::string& origin)
     const toml::table* ct = c->as_table();
     if (!ct) fail(origin, c, "cpu", "expected a table [cpu]");
     check_keys(origin, *ct, {"threads", "sockets", "cores", "prefill_flops", "decode_bytes_per_s", "attention_macs_per_s",
-                               "per_layer_overhead"},
+                               "mla_attention_macs_per_s", "per_layer_overhead"},
                "[cpu]");
     auto u32 = [&](const char* k) -> std::optional<uint32_t> {
       auto v = get_int(origin, *ct, k);
@@ -92,6 +92,7 @@ TierConfig parse_tier_config(const std::string& text, const std::string& origin)
     cfg.prefill_flops = number_or_string(origin, *ct, "prefill_flops", plain);
     cfg.decode_bytes_per_s = number_or_string(origin, *ct, "decode_bytes_per_s", parse_bandwidth);
     cfg.attention_macs_per_s = number_or_string(origin, *ct, "attention_macs_per_s", plain);
+    cfg.mla_attention_macs_per_s = number_or_string(origin, *ct, "mla_attention_macs_per_s", plain);
     cfg.per_layer_overhead_s = number_or_string(origin, *ct, "per_layer_overhead", parse_duration);
   }
 
@@ -158,6 +159,7 @@ void apply_tier_config(MachineProfile& p, const TierConfig& cfg) {
   if (cfg.prefill_flops) p.cpu.prefill_flops = *cfg.prefill_flops;
   if (cfg.decode_bytes_per_s) p.cpu.decode_bytes_per_s = *cfg.decode_bytes_per_s;
   if (cfg.attention_macs_per_s) p.cpu.attention_macs_per_s = *cfg.attention_macs_per_s;
+  if (cfg.mla_attention_macs_per_s) p.cpu.mla_attention_macs_per_s = *cfg.mla_attention_macs_per_s;
   if (cfg.per_layer_overhead_s) p.cpu.per_layer_overhead_s = *cfg.per_layer_overhead_s;
   for (const auto& o : cfg.tiers) {
     if (o.remove) {

@@ -44,7 +44,8 @@ struct TierConfig {
   std::string origin;               // file name, for messages
   std::string base;                 // "", "probe", or a hardware string (resolved by the caller)
   std::optional<uint32_t> threads, sockets, cores;
-  std::optional<double> prefill_flops, decode_bytes_per_s, attention_macs_per_s, per_layer_overhead_s;
+  std::optional<double> prefill_flops, decode_bytes_per_s, attention_macs_per_s, mla_attention_macs_per_s,
+      per_layer_overhead_s;
   std::vector<TierOverride> tiers;
 };
 

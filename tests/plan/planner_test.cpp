@@ -270,6 +270,27 @@ TEST(Planner, CpuAttentionRateCostsWhatExceedsTheKvReads) {
   EXPECT_NEAR(half.decode_seconds - half_base.decode_seconds, (macs / 1e9 - kv / bw) / 2, 1e-12);
 }
 
+// Absorbed MLA does about twice the arithmetic per cache byte that grouped-query heads do, so it has a
+// rate of its own; a machine that knows only the grouped-query rate charges MLA models nothing.
+TEST(Planner, MlaModelsUseTheMlaAttentionRate) {
+  const HParams hp = shape_hparams("kimi-k2");
+  const ModelCatalogue cat = build_catalogue(hp, model_tensors(hp, quant_mix("Q2_K")));
+  MachineProfile m = parse_hardware("2x xeon-8480:8ch-ddr5-4800:2T");
+  PlanOptions opt;
+  opt.context = 131072;
+  opt.kv_fill = 1.0;
+  const Plan base = make_plan(cat, m, nullptr, opt);
+  m.cpu.attention_macs_per_s = 1e9;
+  EXPECT_EQ(make_plan(cat, m, nullptr, opt).decode_seconds, base.decode_seconds);
+  m.cpu.mla_attention_macs_per_s = 2e12;
+  const Plan p = make_plan(cat, m, nullptr, opt);
+  const double macs = attention_macs_per_position(hp) * opt.context;
+  const double kv = static_cast<double>(kv_bytes_per_position(hp)) * opt.context;
+  EXPECT_NEAR(p.decode_seconds - base.decode_seconds, macs / 2e12 - kv / p.tiers[p.kv_tier].bandwidth, 1e-9);
+  EXPECT_TRUE(std::any_of(p.assumptions.begin(), p.assumptions.end(),
+                          [](const std::string& a) { return a.find("CPU attention (MLA) at 2000.0 GMAC/s") == 0; }));
+}
+
 TEST(PlanJson, RoundTrip) {
   const auto cat = toy_moe();
   const UsageProfile u = skewed_usage(cat);

@@ -92,6 +92,7 @@ MachineProfile sample_profile() {
   p.cpu.per_layer_overhead_s = 5e-5;
   p.cpu.decode_bytes_per_s = 2.5e10;
   p.cpu.attention_macs_per_s = 1.0 / 7.0 * 1e11;
+  p.cpu.mla_attention_macs_per_s = 1.0 / 3.0 * 1e11;
   TierSpec d;
   d.name = "dram0";
   d.kind = TierKind::Dram;
@@ -145,6 +146,7 @@ base = "probe"
 threads = 48
 per_layer_overhead = "30us"
 attention_macs_per_s = 4.5e10
+mla_attention_macs_per_s = "90e9"
 [[tier]]
 name = "dram0"
 capacity = "48G"
@@ -168,6 +170,7 @@ remove = true
   EXPECT_EQ(p.cpu.threads, 48u);
   EXPECT_DOUBLE_EQ(p.cpu.per_layer_overhead_s, 30e-6);
   EXPECT_DOUBLE_EQ(p.cpu.attention_macs_per_s, 4.5e10);
+  EXPECT_DOUBLE_EQ(p.cpu.mla_attention_macs_per_s, 9e10);
   EXPECT_DOUBLE_EQ(p.cpu.decode_bytes_per_s, 2.5e10);  // not in the file: kept
   ASSERT_NE(p.find("dram0"), nullptr);
   EXPECT_EQ(p.find("dram0")->capacity, 48ull << 30);

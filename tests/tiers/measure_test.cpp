@@ -2,6 +2,8 @@
 // only that the numbers are physically plausible; the careful comparison is stream_manual_test.cpp.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,6 +47,27 @@ TEST(Stream, SmallBufferBandwidthIsPlausible) {
   EXPECT_GT(r.bytes_per_s, 1e9);
   EXPECT_LT(r.bytes_per_s, 5e12);
   EXPECT_GE(r.bytes_per_s, r.median_bytes_per_s);
+}
+
+// The measurement pins the calling thread (it is one of the readers); it must give the affinity back, or
+// every thread started afterwards (an inference pool) would share that one CPU.
+TEST(Stream, PinnedMeasurementRestoresTheCallersAffinity) {
+  cpu_set_t before;
+  ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof before, &before), 0);
+  int first = -1;
+  for (int c = 0; c < CPU_SETSIZE && first < 0; ++c)
+    if (CPU_ISSET(c, &before)) first = c;
+  ASSERT_GE(first, 0);
+  StreamOptions o;
+  o.bytes = 16ull << 20;
+  o.threads = 1;
+  o.cpus = {first};
+  o.min_seconds = 0.01;
+  (void)measure_memory_read(o);
+  cpu_set_t after;
+  ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "CPUs allowed before: " << CPU_COUNT(&before)
+                                          << ", after: " << CPU_COUNT(&after);
 }
 
 TEST(Stream, TooManyThreadsIsAnInputError) {
