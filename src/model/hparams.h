@@ -57,6 +57,9 @@ struct HParams {
   uint32_t n_nextn_layers = 0;      // {arch}.nextn_predict_layers
 
   bool is_moe() const { return n_expert > 0; }
+  // Multi-head latent attention run absorbed, as the engine runs deepseek2 decode: one kv_lora_rank +
+  // n_rot latent row per position serves every head as K, its first kv_lora_rank values as V.
+  bool absorbed_mla() const { return arch == "deepseek2" && kv_lora_rank > 0; }
 };
 
 // Reads the hyper-parameters of any architecture. Missing required keys throw FormatError naming the key.

@@ -158,7 +158,7 @@ uint64_t system_reserve_bytes(const TierSpec& t) {
 
 uint64_t kv_bytes_per_position(const HParams& hp) {
   const uint64_t layers = hp.n_layer > hp.n_nextn_layers ? hp.n_layer - hp.n_nextn_layers : hp.n_layer;
-  if (hp.arch == "deepseek2" && hp.kv_lora_rank > 0) {
+  if (hp.absorbed_mla()) {
     return static_cast<uint64_t>(hp.kv_lora_rank + hp.n_rot) * layers * 2;  // absorbed MLA latent, F16
   }
   const uint64_t hd = hp.n_head ? hp.n_embd / hp.n_head : 0;
@@ -169,7 +169,7 @@ uint64_t kv_bytes_per_position(const HParams& hp) {
 
 double attention_macs_per_position(const HParams& hp) {
   const double layers = hp.n_layer > hp.n_nextn_layers ? hp.n_layer - hp.n_nextn_layers : hp.n_layer;
-  if (hp.arch == "deepseek2" && hp.kv_lora_rank > 0)
+  if (hp.absorbed_mla())
     return layers * hp.n_head * (2.0 * hp.kv_lora_rank + hp.n_rot);
   const double hd = hp.n_head ? static_cast<double>(hp.n_embd) / hp.n_head : 0;
   const double dk = hp.head_dim_k ? hp.head_dim_k : hd, dv = hp.head_dim_v ? hp.head_dim_v : hd;
@@ -425,7 +425,7 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   }
   // Attention on the CPU: its arithmetic grows with the context like its KV reads; the KV home's read
   // time is already counted, so only what the measured rate needs beyond it is added.
-  const bool mla = hp.arch == "deepseek2" && hp.kv_lora_rank > 0;
+  const bool mla = hp.absorbed_mla();
   const double attention_rate = mla ? machine.cpu.mla_attention_macs_per_s : machine.cpu.attention_macs_per_s;
   const bool cpu_attention = attention_rate > 0 && plan.tiers[kv_home].site != ComputeSite::Gpu;
   double attention_extra = 0;

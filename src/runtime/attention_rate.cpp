@@ -15,7 +15,7 @@ namespace strata {
 AttentionShape attention_shape(const HParams& hp) {
   AttentionShape s;
   s.n_head = hp.n_head;
-  if (hp.arch == "deepseek2" && hp.kv_lora_rank > 0) {
+  if (hp.absorbed_mla()) {
     s.mla = true;
     s.n_head_kv = 1;
     s.dk = hp.kv_lora_rank + hp.n_rot;
