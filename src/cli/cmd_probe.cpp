@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "ops/compute.h"
 #include "runtime/attention_rate.h"
-#include "tiers/stream.h"
 #include "tiers/machine.h"
 #include "tiers/probe.h"
+#include "tiers/stream.h"
 #include "tiers/tier_config.h"
 #include "tiers/units.h"
 
