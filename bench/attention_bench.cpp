@@ -10,9 +10,10 @@
 //   attention/decode_mla/ISA/depth:D/threads:T    deepseek2-style absorbed MLA: 16 heads, 1 latent KV
 //                                                 head, dk 576 / dv 512, V aliasing the K row (cold)
 //   attention/decode_mla64/...                    the same with Kimi K2's 64 heads
+//   attention/decode_q8_0(_hot)/...               attention/decode(_hot) over a Q8_0 cache
 //   attention/prefill/ISA/tokens:N/threads:T      a prompt of N tokens at positions 0 .. N - 1 (causal;
 //                                                 cache-resident): items/s = prompt tokens per second
-// bytes/s counts the K and V bytes the token reads (depth + 1 rows of n_head_kv * (dk + dv) halves);
+// bytes/s counts the K and V bytes the token reads (depth + 1 rows of n_head_kv * (dk + dv) values);
 // time per iteration is the attention time of one layer. docs/performance.md records the numbers.
 #include <benchmark/benchmark.h>
 
@@ -55,10 +56,11 @@ const cpu::KernelTable* table(int isa) {
 
 const char* isa_label(int isa) { return isa == 0 ? "baseline" : isa == 1 ? "avx2" : "avx512"; }
 
-// A cache of `n_layers` layers of n_ctx positions filled with N(0, 1) values (rounded to F16).
-std::unique_ptr<KvCache> make_cache(const Shape& s, int64_t n_ctx, int64_t n_layers) {
+// A cache of `n_layers` layers of n_ctx positions filled with N(0, 1) values (rounded to the cache type).
+std::unique_ptr<KvCache> make_cache(const Shape& s, int64_t n_ctx, int64_t n_layers,
+                                    TensorType type = TensorType::F16) {
   std::vector<KvLayerLayout> layers(n_layers, KvLayerLayout{s.n_head_kv * s.dk, s.mla ? 0 : s.n_head_kv * s.dv});
-  auto kv = std::make_unique<KvCache>(TensorType::F16, n_ctx, layers);
+  auto kv = std::make_unique<KvCache>(type, n_ctx, layers);
   // 256 distinct random rows, stored over and over (the values do not change the work done).
   const int64_t distinct = std::min<int64_t>(256, n_ctx);
   std::mt19937 g(7);
@@ -75,7 +77,7 @@ std::unique_ptr<KvCache> make_cache(const Shape& s, int64_t n_ctx, int64_t n_lay
   return kv;
 }
 
-void run_decode(benchmark::State& state, const Shape& s, bool cold) {
+void run_decode(benchmark::State& state, const Shape& s, bool cold, TensorType type = TensorType::F16) {
   const int isa = static_cast<int>(state.range(0));
   const int64_t depth = state.range(1);
   const int threads = static_cast<int>(state.range(2));
@@ -85,10 +87,12 @@ void run_decode(benchmark::State& state, const Shape& s, bool cold) {
     return;
   }
   const int64_t n_ctx = depth + 1;
-  const uint64_t layer_bytes = static_cast<uint64_t>(n_ctx) * s.n_head_kv * (s.dk + (s.mla ? 0 : s.dv)) * 2;
+  // Bytes the kernel must read: the key rows, and the value rows (for MLA the latent already read as K).
+  const uint64_t layer_bytes =
+      static_cast<uint64_t>(n_ctx) * KvSpan::kv_bytes(type, s.n_head_kv * (s.dk + (s.mla ? 0 : s.dv)));
   const int64_t n_layers =
       cold ? std::max<int64_t>(2, static_cast<int64_t>((kColdBytes + layer_bytes - 1) / layer_bytes)) : 1;
-  auto kv = make_cache(s, n_ctx, n_layers);
+  auto kv = make_cache(s, n_ctx, n_layers, type);
   ThreadPool pool(threads);
   std::mt19937 g(9);
   std::normal_distribution<float> d(0.0f, 1.0f);
@@ -110,9 +114,7 @@ void run_decode(benchmark::State& state, const Shape& s, bool cold) {
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  // Bytes the kernel must read: the key rows, and the value rows (for MLA the latent already read as K).
-  const uint64_t read = static_cast<uint64_t>(n_ctx) * s.n_head_kv * (s.dk + (s.mla ? 0 : s.dv)) * 2;
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * read));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * layer_bytes));
   state.SetLabel(std::string(isa_label(isa)) + (cold ? " cold" : " hot"));
 }
 
@@ -149,6 +151,8 @@ void BM_DecodeCold(benchmark::State& state) { run_decode(state, kQwen3, true); }
 void BM_DecodeHot(benchmark::State& state) { run_decode(state, kQwen3, false); }
 void BM_DecodeMla(benchmark::State& state) { run_decode(state, kMla, true); }
 void BM_DecodeMlaKimi(benchmark::State& state) { run_decode(state, kMlaKimi, true); }
+void BM_DecodeQ8Cold(benchmark::State& state) { run_decode(state, kQwen3, true, TensorType::Q8_0); }
+void BM_DecodeQ8Hot(benchmark::State& state) { run_decode(state, kQwen3, false, TensorType::Q8_0); }
 
 void decode_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"isa", "depth", "threads"})->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -156,6 +160,13 @@ void decode_args(benchmark::internal::Benchmark* b) {
     for (int64_t depth : {128, 512, 4096, 16384})
       for (int t : {1, 2}) b->Args({isa, depth, t});
   b->Args({0, 4096, 2});
+}
+
+void q8_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"isa", "depth", "threads"})->Unit(benchmark::kMicrosecond)->UseRealTime();
+  for (int isa : {2, 1})
+    for (int64_t depth : {512, 4096})
+      for (int t : {1, 2}) b->Args({isa, depth, t});
 }
 
 void mla_args(benchmark::internal::Benchmark* b) {
@@ -178,3 +189,5 @@ BENCHMARK(BM_Prefill)
     ->Args({1, 2048, 2});
 BENCHMARK(BM_DecodeMla)->Name("attention/decode_mla")->Apply(mla_args);
 BENCHMARK(BM_DecodeMlaKimi)->Name("attention/decode_mla64")->Apply(mla_args);
+BENCHMARK(BM_DecodeQ8Cold)->Name("attention/decode_q8_0")->Apply(q8_args);
+BENCHMARK(BM_DecodeQ8Hot)->Name("attention/decode_q8_0_hot")->Apply(q8_args);

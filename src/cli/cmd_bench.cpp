@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "ops/compute.h"
+#include "ops/kv_cache.h"
 #include "runtime/bench.h"
 #include "runtime/model.h"
 #include "synth/synth.h"
@@ -33,6 +34,7 @@ struct BenchArgs {
   bool no_repack = false;
   bool json = false;
   uint64_t stream_mib = 0;
+  std::string kv_type = "f16";
 };
 
 // A generated model lives in a private temporary directory, removed when the bench ends (also on error).
@@ -71,6 +73,7 @@ void bench(BenchArgs& a) {
   // Checked before a model is generated or loaded, which can take minutes (run_bench checks again).
   for (int64_t d : a.opt.depths)
     if (d < 0) throw InputError("--depth must be >= 0, got " + std::to_string(d));
+  a.opt.kv_type = parse_kv_type(a.kv_type, "--kv-type");
   if (!a.synth.empty() || a.layers || !a.type.empty()) {
     if (a.synth.empty()) throw InputError("--layers and --type apply to --synth only");
   }
@@ -123,6 +126,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--pin", a->pin, "pin thread i to the i-th allowed CPU");
   cmd->add_flag("--f32-act", a->f32_act, "the F32 reference path instead of quantized activations");
   cmd->add_flag("--no-repack", a->no_repack, "compute on the mapped weights as stored (no interleaved DRAM copy)");
+  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f16, f32 or q8_0")->capture_default_str();
   cmd->add_option("--stream-seconds", a->opt.stream_seconds, "time per STREAM-like bandwidth measurement")
       ->capture_default_str();
   cmd->add_option("--stream-mib", a->stream_mib, "bandwidth buffer in MiB (default: max(1 GiB, 4 x LLC); smaller measures caches)");

@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "ops/compute.h"
+#include "ops/kv_cache.h"
 #include "runtime/chat.h"
 #include "runtime/model.h"
 #include "runtime/sampler.h"
@@ -285,10 +286,7 @@ void save_json(const Conversation& conv, const std::string& model_name, const st
 
 // ---- the loop -----------------------------------------------------------------------------------------
 void chat(const ChatArgs& a) {
-  TensorType kv;
-  if (a.kv_type == "f16") kv = TensorType::F16;
-  else if (a.kv_type == "f32") kv = TensorType::F32;
-  else throw InputError("--kv-type must be f16 or f32, got '" + a.kv_type + "'");
+  const TensorType kv = parse_kv_type(a.kv_type, "--kv-type");
   if (a.n_ctx < 0) throw InputError("-c must be >= 0, got " + std::to_string(a.n_ctx));
 
   auto model = Model::load(a.model);
@@ -429,7 +427,7 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "random seed (default: random; shown in the banner)");
   cmd->add_option("-c,--ctx-size", a->n_ctx, "context size in tokens, shared by the whole conversation (default: min(4096, trained))");
   cmd->add_option("-t,--threads", a->threads, "threads (default: all hardware threads)");
-  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f16, f32 or q8_0 (half the bytes of f16; llama.cpp's -ctk/-ctv q8_0)")->capture_default_str();
   cmd->callback([a] { chat(*a); });
 }
 

@@ -11,6 +11,7 @@
 #include "gguf/reader.h"
 #include "model/catalogue.h"
 #include "model/shapes.h"
+#include "ops/kv_cache.h"
 #include "plan/llama_export.h"
 #include "plan/plan.h"
 #include "plan/presets.h"
@@ -28,6 +29,7 @@ struct Opts {
   std::string model, shape, quant, profile, tiers, hardware;
   uint32_t context = 4096;
   uint32_t batch = 1;
+  std::string kv_type = "f16";
   bool json = false;
 };
 
@@ -151,6 +153,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--hardware", o->hardware, "Hardware preset string (grammar below)");
   cmd->add_option("-c,--ctx-size", o->context, "Context length to reserve KV cache for")->check(CLI::Range(1u, 1u << 24));
   cmd->add_option("--batch", o->batch, "Sequences decoded together")->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--kv-type", o->kv_type, "KV cache type: f16, f32 or q8_0")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the plan as JSON (what the runtime executes)");
   cmd->callback([o]() {
     std::vector<std::string> notes;
@@ -167,6 +170,7 @@ void add_plan_command(CLI::App& app) {
     PlanOptions opt;
     opt.context = o->context;
     opt.batch = o->batch;
+    opt.kv_type = parse_kv_type(o->kv_type, "--kv-type");
     Plan plan = make_plan(cat, machine, up, opt);
     plan.model = name;
     PlanOptions pt = opt;

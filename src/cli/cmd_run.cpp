@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "ops/kv_cache.h"
 #include "ops/thread_pool.h"
 #include "runtime/generate.h"
 #include "runtime/model.h"
@@ -76,10 +77,7 @@ void write_file(const std::string& path, const void* data, size_t n) {
 void run(const RunArgs& a) {
   if (a.prompt.empty() == a.tokens.empty())
     throw InputError("give exactly one of -p TEXT and --tokens IDS");
-  TensorType kv;
-  if (a.kv_type == "f16") kv = TensorType::F16;
-  else if (a.kv_type == "f32") kv = TensorType::F32;
-  else throw InputError("--kv-type must be f16 or f32, got '" + a.kv_type + "'");
+  const TensorType kv = parse_kv_type(a.kv_type, "--kv-type");
   if (a.n_predict < 0) throw InputError("-n must be >= 0, got " + std::to_string(a.n_predict));
   if (a.n_ctx < 0) throw InputError("-c must be >= 0, got " + std::to_string(a.n_ctx));
 
@@ -196,7 +194,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "random seed (default: random; printed at the end)");
   cmd->add_option("-c,--ctx-size", a->n_ctx, "context size in tokens (default: enough for the run, >= min(4096, trained))");
   cmd->add_option("-t,--threads", a->threads, "threads (default: all hardware threads)");
-  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f16, f32 or q8_0 (half the bytes of f16; llama.cpp's -ctk/-ctv q8_0)")->capture_default_str();
   cmd->add_option("--logits-out", a->logits_out, "write every evaluated position's logits (raw LE float32 [positions x n_vocab])");
   cmd->add_option("--dump-dir", a->dump_dir, "dump named intermediate activations to this directory");
   cmd->add_option("--record-usage", a->record_usage, "write expert selection counts per (layer, expert) as JSON");

@@ -9,6 +9,7 @@
 
 #include "ops/attention_levels.h"
 #include "ops/matmul.h"
+#include "quant/legacy.h"
 #include "util/error.h"
 #include "util/fp16.h"
 
@@ -40,6 +41,10 @@ void f16_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
 
 void f32_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
   std::memcpy(dst, reinterpret_cast<const float*>(row) + offset, static_cast<size_t>(n) * sizeof(float));
+}
+
+void q8_0_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
+  quant::dequantize_q8_0(row + KvSpan::kv_bytes(TensorType::Q8_0, offset), dst, n);
 }
 
 }  // namespace
@@ -118,9 +123,16 @@ void attention(ThreadPool& pool, const AttentionParams& p, const Mat& q, const i
                 std::to_string(p.n_head_kv));
   if (q.cols < p.n_head * p.dk || out.cols < p.n_head * p.dv || out.rows != q.rows)
     throw Error("attention: q/out shapes do not match the head layout");
-  if ((k.type != TensorType::F16 && k.type != TensorType::F32) ||
-      (v.type != TensorType::F16 && v.type != TensorType::F32))
-    throw UnsupportedError("attention: the KV cache must be F16 or F32");
+  if (!is_kv_type(k.type) || !is_kv_type(v.type))
+    throw UnsupportedError("attention: the KV cache must be F16, F32 or Q8_0");
+  if (k.type == TensorType::Q8_0 || v.type == TensorType::Q8_0) {
+    // Heads are read block by block: each must start on a block edge and span whole blocks.
+    auto blocks = [](int64_t n) { return n % 32 == 0; };
+    if (!blocks(p.dk) || !blocks(p.dv) || !blocks(k.offset) || !blocks(k.head_stride) || !blocks(v.offset) ||
+        !blocks(v.head_stride))
+      throw UnsupportedError("attention: a Q8_0 KV cache needs heads of whole 32-value blocks (dk " +
+                             std::to_string(p.dk) + ", dv " + std::to_string(p.dv) + "); use f16");
+  }
   if (q.rows == 0) return;
   for (int64_t t = 0; t < q.rows; ++t)
     if (pos[t] < 0) throw Error("attention: negative position " + std::to_string(pos[t]));

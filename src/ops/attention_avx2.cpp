@@ -109,6 +109,19 @@ void f16_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
 void f32_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
   std::memcpy(dst, reinterpret_cast<const float*>(row) + offset, static_cast<size_t>(n) * sizeof(float));
 }
+// Blocks of 32: F16 scale, 32 int8 (n a multiple of 32). d * q is exact in float, as in dequantize_q8_0.
+void q8_0_row(const uint8_t* row, int64_t offset, float* dst, int64_t n) {
+  const uint8_t* b = row + KvSpan::kv_bytes(TensorType::Q8_0, offset);
+  for (int64_t i = 0; i < n; i += 32, b += 34, dst += 32) {
+    uint16_t h;
+    std::memcpy(&h, b, 2);
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(h));
+    for (int k = 0; k < 32; k += 8) {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 2 + k));
+      _mm256_storeu_ps(dst + k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
+    }
+  }
+}
 
 }  // namespace
 }  // namespace strata::attn_avx2

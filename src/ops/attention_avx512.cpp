@@ -87,15 +87,27 @@ inline void prepare_q(const AttnGeo& G, const float* q, float* qx) {
     }
 }
 
-// n_rows rows of `width` elements (cache rows `row_bytes` apart, F16 or F32) -> dst rows of `padded`
-// floats, zero past width.
-inline void convert_rows(const uint8_t* src, uint64_t row_bytes, bool f16, int64_t n_rows, int64_t width,
+// 16 values of a Q8_0 row from element col (a multiple of 16) on: one half of a 32-value block. d * q
+// is exact in float, as in dequantize_q8_0.
+inline __m512 q8_0_16(const uint8_t* row, int64_t col) {
+  const uint8_t* b = row + (col / 32) * 34;
+  uint16_t h;
+  std::memcpy(&h, b, 2);
+  const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 + col % 32)));
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(_cvtsh_ss(h)));
+}
+
+// n_rows rows of `width` elements (cache rows `row_bytes` apart, F16, F32 or Q8_0 from a block edge) ->
+// dst rows of `padded` floats, zero past width.
+inline void convert_rows(const uint8_t* src, uint64_t row_bytes, TensorType type, int64_t n_rows, int64_t width,
                          int64_t padded, float* dst) {
   const int64_t full = width / 16 * 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (width - full)) - 1);
   for (int64_t j = 0; j < n_rows; ++j, src += row_bytes, dst += padded) {
     int64_t d = 0;
-    if (f16) {
+    if (type == TensorType::Q8_0) {
+      for (; d < width; d += 16) _mm512_storeu_ps(dst + d, q8_0_16(src, d));  // width: whole blocks
+    } else if (type == TensorType::F16) {
       const auto* h = reinterpret_cast<const uint16_t*>(src);
       for (; d < full; d += 16)
         _mm512_storeu_ps(dst + d, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + d))));
@@ -113,15 +125,15 @@ inline void convert_rows(const uint8_t* src, uint64_t row_bytes, bool f16, int64
 inline AttnBlock load_block(const AttnGeo& G, const KvSpan& k, const KvSpan& v, int64_t g, int64_t b0, int64_t nb,
                             float* kf, float* vf, bool convert_v) {
   const AttnBlock kb = attn_raw_values(k, g, b0);  // the same addressing, for the keys
-  convert_rows(kb.v, kb.v_row_bytes, kb.v_f16, nb, G.dk, G.dkp, kf);
+  convert_rows(kb.v, kb.v_row_bytes, kb.v_type, nb, G.dk, G.dkp, kf);
   AttnBlock blk = attn_raw_values(v, g, b0);
   blk.kf = kf;
   if (convert_v) {
-    convert_rows(blk.v, blk.v_row_bytes, blk.v_f16, nb, G.dv, G.dvp, vf);
+    convert_rows(blk.v, blk.v_row_bytes, blk.v_type, nb, G.dv, G.dvp, vf);
     blk.vf = vf;
     blk.v = reinterpret_cast<const uint8_t*>(vf);
     blk.v_row_bytes = static_cast<uint64_t>(G.dvp) * sizeof(float);
-    blk.v_f16 = false;
+    blk.v_type = TensorType::F32;
   }
   return blk;
 }
@@ -268,10 +280,13 @@ inline void softmax(const AttnGeo& G, int64_t n, float* st, float* sbuf, float* 
   }
 }
 
-// 16 value columns from col onwards of one value row (F16 cache or F32 rows), masked past dv.
-template <bool kF16>
+// 16 value columns from col onwards of one value row (F16 or Q8_0 cache, or F32 rows), masked past dv
+// (Q8_0 rows have no tails: whole blocks).
+template <TensorType kT>
 inline __m512 load_v(const uint8_t* row, int64_t col, __mmask16 m) {
-  if constexpr (kF16) {
+  if constexpr (kT == TensorType::Q8_0) {
+    return q8_0_16(row, col);
+  } else if constexpr (kT == TensorType::F16) {
     if (m == 0xFFFF) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + col * 2)));
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + col * 2));
   } else {
@@ -280,9 +295,15 @@ inline __m512 load_v(const uint8_t* row, int64_t col, __mmask16 m) {
   }
 }
 
+// Bytes of a value row before column col (for Q8_0 rounded up to whole blocks).
+template <TensorType kT>
+constexpr int64_t v_bytes_at(int64_t col) {
+  return kT == TensorType::Q8_0 ? (col + 31) / 32 * 34 : col * (kT == TensorType::F16 ? 2 : 4);
+}
+
 // acc[h][c0 .. c0 + 16 NC) = corr[h] * acc + sum_j p[h][j] V_j for heads h0 .. h0 + NH - 1 (the last
 // 16-column chunk masked by `tail`).
-template <int W, int NH, int NC, bool kF16>
+template <int W, int NH, int NC, TensorType kT>
 inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n, float* acc,
                int64_t h0, int64_t c0, __mmask16 tail) {
   const int64_t dvp = G.dvp, tstride = G.group * W;
@@ -295,19 +316,20 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
     for (int c = 0; c < NC; ++c) a[h][c] = _mm512_mul_ps(_mm512_loadu_ps(acc + (h0 + h) * dvp + c0 + 16 * c), cr);
   }
   // Prefetch of the next block's value bytes this column tile reads (first head set only).
-  const uint8_t* pfv = h0 == 0 && blk.pf_v ? blk.pf_v + c0 * (kF16 ? 2 : 4) : nullptr;
+  const int64_t tile_at = kT == TensorType::Q8_0 ? c0 / 32 * 34 : v_bytes_at<kT>(c0);
+  const uint8_t* pfv = h0 == 0 && blk.pf_v ? blk.pf_v + tile_at : nullptr;
   const int64_t pf_rows = pfv ? blk.pf_rows : 0;
   const uint64_t pf_rb = blk.pf_v_row_bytes;
-  constexpr int kTileBytes = NC * 16 * (kF16 ? 2 : 4);
+  const int64_t tile_bytes = v_bytes_at<kT>(c0 + 16 * NC) - tile_at;
   auto step = [&](const float* pt, const uint8_t* vr, int jj, int64_t j) __attribute__((always_inline)) {
     if (j < pf_rows) {
       const uint8_t* a = pfv + j * pf_rb;
 #pragma GCC unroll 8
-      for (int o = 0; o < kTileBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(a + o), _MM_HINT_T0);
+      for (int64_t o = 0; o < tile_bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(a + o), _MM_HINT_T0);
     }
     __m512 v[NC];
 #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) v[c] = load_v<kF16>(vr, c0 + 16 * c, c == NC - 1 ? tail : 0xFFFF);
+    for (int c = 0; c < NC; ++c) v[c] = load_v<kT>(vr, c0 + 16 * c, c == NC - 1 ? tail : 0xFFFF);
 #pragma GCC unroll 8
     for (int h = 0; h < NH; ++h) {
       const __m512 w = _mm512_set1_ps(pt[h * W + jj]);
@@ -329,7 +351,7 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
   }
   // Rows the next block has beyond this one's n (a short block followed by a full one).
   for (int64_t j = n; j < pf_rows; ++j)
-    for (int o = 0; o < kTileBytes; o += 64)
+    for (int64_t o = 0; o < tile_bytes; o += 64)
       _mm_prefetch(reinterpret_cast<const char*>(pfv + j * pf_rb + o), _MM_HINT_T0);
 #pragma GCC unroll 8
   for (int h = 0; h < NH; ++h)
@@ -337,15 +359,15 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(acc + (h0 + h) * dvp + c0 + 16 * c, a[h][c]);
 }
 
-template <int W, int NH, int NC, bool kF16>
+template <int W, int NH, int NC, TensorType kT>
 inline void pv_all(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n,
                    float* acc) {
   for (int64_t h0 = 0; h0 < G.group; h0 += NH) {
     int64_t c0 = 0;
-    for (; c0 + 16 * NC <= G.dv; c0 += 16 * NC) pv<W, NH, NC, kF16>(G, sbuf, corr, blk, n, acc, h0, c0, 0xFFFF);
+    for (; c0 + 16 * NC <= G.dv; c0 += 16 * NC) pv<W, NH, NC, kT>(G, sbuf, corr, blk, n, acc, h0, c0, 0xFFFF);
     for (; c0 < G.dv; c0 += 16) {
       const __mmask16 m = c0 + 16 <= G.dv ? 0xFFFF : static_cast<__mmask16>((1u << (G.dv - c0)) - 1);
-      pv<W, NH, 1, kF16>(G, sbuf, corr, blk, n, acc, h0, c0, m);
+      pv<W, NH, 1, kT>(G, sbuf, corr, blk, n, acc, h0, c0, m);
     }
   }
 }
@@ -353,8 +375,9 @@ inline void pv_all(const AttnGeo& G, const float* sbuf, const float* corr, const
 template <int W, int NH, int NC>
 inline void pv_any(const AttnGeo& G, const float* sbuf, const float* corr, const AttnBlock& blk, int64_t n,
                    float* acc) {
-  if (blk.v_f16) pv_all<W, NH, NC, true>(G, sbuf, corr, blk, n, acc);
-  else pv_all<W, NH, NC, false>(G, sbuf, corr, blk, n, acc);
+  if (blk.v_type == TensorType::F16) pv_all<W, NH, NC, TensorType::F16>(G, sbuf, corr, blk, n, acc);
+  else if (blk.v_type == TensorType::Q8_0) pv_all<W, NH, NC, TensorType::Q8_0>(G, sbuf, corr, blk, n, acc);
+  else pv_all<W, NH, NC, TensorType::F32>(G, sbuf, corr, blk, n, acc);
 }
 
 template <int W>

@@ -11,7 +11,8 @@
 //   block_update(G, qx, blk, n, st, sbuf)
 //                                 online-softmax update of state st with keys/values 0..n-1 of the block
 //                                 (rows >= n may hold stale data); sbuf: group * (kAttnKvBlock + 1) floats
-// or defines STRATA_ATTN_PER_HEAD and supplies f16_row / f32_row (cache row -> floats) and block_scores /
+// or defines STRATA_ATTN_PER_HEAD and supplies f16_row / f32_row / q8_0_row (cache row -> floats; the
+// offset in elements, a block edge for Q8_0) and block_scores /
 // exp_shifted / block_pv, from which the per-head prepare_q / load_block / block_update below are built.
 //
 // Every query walks the keys in blocks of kAttnKvBlock *absolute* positions with an online softmax that
@@ -35,12 +36,13 @@ using Block = AttnBlock;
 
 #ifdef STRATA_ATTN_PER_HEAD
 // nb rows of `width` elements (element `offset` onwards) of a cache span -> dst rows of `padded` floats.
-template <bool kF16>
+template <TensorType kType>
 inline void convert_rows(const KvSpan& s, int64_t offset, int64_t r0, int64_t nb, int64_t width, int64_t padded,
                          float* dst) {
   for (int64_t j = 0; j < nb; ++j) {
     const uint8_t* row = s.data + static_cast<uint64_t>(r0 + j) * s.row_bytes;
-    if constexpr (kF16) f16_row(row, offset, dst + j * padded, width);
+    if constexpr (kType == TensorType::F16) f16_row(row, offset, dst + j * padded, width);
+    else if constexpr (kType == TensorType::Q8_0) q8_0_row(row, offset, dst + j * padded, width);
     else f32_row(row, offset, dst + j * padded, width);
     if (padded != width) std::fill(dst + j * padded + width, dst + (j + 1) * padded, 0.0f);
   }
@@ -48,8 +50,9 @@ inline void convert_rows(const KvSpan& s, int64_t offset, int64_t r0, int64_t nb
 inline void convert_rows(const KvSpan& s, int64_t g, int64_t r0, int64_t nb, int64_t width, int64_t padded,
                          float* dst) {
   const int64_t off = s.offset + g * s.head_stride;
-  if (s.type == TensorType::F32) convert_rows<false>(s, off, r0, nb, width, padded, dst);
-  else convert_rows<true>(s, off, r0, nb, width, padded, dst);
+  if (s.type == TensorType::F32) convert_rows<TensorType::F32>(s, off, r0, nb, width, padded, dst);
+  else if (s.type == TensorType::Q8_0) convert_rows<TensorType::Q8_0>(s, off, r0, nb, width, padded, dst);
+  else convert_rows<TensorType::F16>(s, off, r0, nb, width, padded, dst);
 }
 
 // The query heads one at a time: scores against the block, online-softmax update, P.V. qx holds the
@@ -231,7 +234,7 @@ inline void decode_chunk_impl(const AttentionParams& p, const float* q, int32_t 
       const Block pk = attn_raw_values(k, head(pi), start(pi)), pv = attn_raw_values(v, head(pi), start(pi));
       blk.pf_k = pk.v;
       blk.pf_k_row_bytes = pk.v_row_bytes;
-      blk.pf_k_lines = (G.dk * (pk.v_f16 ? 2 : 4) + 63) / 64;
+      blk.pf_k_lines = static_cast<int64_t>((k.bytes_at(G.dk) + 63) / 64);
       blk.pf_v = same_rows ? nullptr : pv.v;
       blk.pf_v_row_bytes = pv.v_row_bytes;
       blk.pf_rows = rows(pi);

@@ -45,7 +45,7 @@ struct AttnBlock {
   const float* vf = nullptr;
   const uint8_t* v = nullptr;
   uint64_t v_row_bytes = 0;
-  bool v_f16 = true;
+  TensorType v_type = TensorType::F16;  // of the rows at v
   // The cache rows of the block computed next (pf_rows 0: none), for kernels that prefetch them into L1
   // while they compute this one: keys from pf_k (pf_k_lines cache lines per row), values from pf_v
   // (null when they are part of the key rows).
@@ -58,11 +58,10 @@ struct AttnBlock {
 };
 
 inline AttnBlock attn_raw_values(const KvSpan& v, int64_t g, int64_t b0) {
-  const int64_t es = v.type == TensorType::F32 ? 4 : 2;
   AttnBlock b;
-  b.v = v.data + static_cast<uint64_t>(b0) * v.row_bytes + static_cast<uint64_t>((v.offset + g * v.head_stride) * es);
+  b.v = v.data + static_cast<uint64_t>(b0) * v.row_bytes + v.bytes_at(v.offset + g * v.head_stride);
   b.v_row_bytes = v.row_bytes;
-  b.v_f16 = v.type != TensorType::F32;
+  b.v_type = v.type;
   return b;
 }
 

@@ -1,31 +1,59 @@
 #include "ops/kv_cache.h"
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
+#include "quant/legacy.h"
 #include "util/error.h"
 #include "util/fp16.h"
 
 namespace strata {
 namespace {
 
-size_t elem_size(TensorType t) {
-  if (t == TensorType::F16) return 2;
-  if (t == TensorType::F32) return 4;
-  throw UnsupportedError("KV cache type " + type_name(static_cast<uint32_t>(t)) +
-                         " is not supported (use f16 or f32)");
+void check_type(TensorType t) {
+  if (!is_kv_type(t))
+    throw UnsupportedError("KV cache type " + type_name(static_cast<uint32_t>(t)) +
+                           " is not supported (use f16, f32 or q8_0)");
+}
+
+void check_width(TensorType t, int64_t width, size_t layer, const char* what) {
+  if (width < 0 || (t == TensorType::Q8_0 && width % 32 != 0))
+    throw UnsupportedError(std::string("a Q8_0 KV cache needs rows of whole 32-value blocks; layer ") +
+                           std::to_string(layer) + "'s " + what + " rows have " + std::to_string(width) +
+                           " values (use f16)");
 }
 
 }  // namespace
 
+bool is_kv_type(TensorType t) { return t == TensorType::F16 || t == TensorType::F32 || t == TensorType::Q8_0; }
+
+TensorType parse_kv_type(const std::string& name, const char* what) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n == "f16") return TensorType::F16;
+  if (n == "f32") return TensorType::F32;
+  if (n == "q8_0") return TensorType::Q8_0;
+  throw InputError(std::string(what) + " must be f16, f32 or q8_0, got '" + name + "'");
+}
+
 uint64_t KvCache::bytes_needed(TensorType type, int64_t n_ctx, const std::vector<KvLayerLayout>& layers) {
+  check_type(type);
   uint64_t per_pos = 0;
-  for (const auto& l : layers) per_pos += static_cast<uint64_t>(l.k_width + l.v_width);
-  return per_pos * static_cast<uint64_t>(n_ctx) * elem_size(type);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    check_width(type, layers[i].k_width, i, "K");
+    check_width(type, layers[i].v_width, i, "V");
+    if (type == TensorType::Q8_0 && layers[i].head_unit % 32 != 0)
+      throw UnsupportedError("a Q8_0 KV cache needs attention heads of whole 32-value blocks; layer " +
+                             std::to_string(i) + "'s heads are read in units of " +
+                             std::to_string(layers[i].head_unit) + " values (use f16)");
+    per_pos += KvSpan::kv_bytes(type, layers[i].k_width) + KvSpan::kv_bytes(type, layers[i].v_width);
+  }
+  return per_pos * static_cast<uint64_t>(n_ctx);
 }
 
 KvCache::KvCache(TensorType type, int64_t n_ctx, std::vector<KvLayerLayout> layers)
-    : type_(type), n_ctx_(n_ctx), elem_(elem_size(type)), layers_(std::move(layers)) {
+    : type_(type), n_ctx_(n_ctx), layers_(std::move(layers)) {
   bytes_ = bytes_needed(type, n_ctx, layers_);
   // Uninitialised on purpose: pages are committed as positions are written, so a large context that is
   // never filled costs little (about one huge page per layer's K and V region). Huge pages: decode at long
@@ -34,9 +62,9 @@ KvCache::KvCache(TensorType type, int64_t n_ctx, std::vector<KvLayerLayout> laye
   uint8_t* p = storage_.data();
   for (const auto& l : layers_) {
     k_.push_back(p);
-    p += static_cast<uint64_t>(l.k_width) * n_ctx * elem_;
+    p += KvSpan::kv_bytes(type, l.k_width) * n_ctx;
     v_.push_back(p);
-    p += static_cast<uint64_t>(l.v_width) * n_ctx * elem_;
+    p += KvSpan::kv_bytes(type, l.v_width) * n_ctx;
   }
 }
 
@@ -48,16 +76,19 @@ void KvCache::store(uint8_t* base, int64_t width, int64_t pos0, const Mat& src, 
   if (pos0 < 0 || pos0 + src.rows > n_ctx_)
     throw InputError("position " + std::to_string(pos0 + src.rows - 1) + " is beyond the context size " +
                      std::to_string(n_ctx_));
-  const cpu::QuantizeRowFn to_f16 =
-      kernels && type_ == TensorType::F16 ? kernels->types[static_cast<size_t>(TensorType::F16)].quantize_activations
-                                          : nullptr;
+  cpu::QuantizeRowFn convert = nullptr;
+  if (type_ == TensorType::F16)
+    convert = kernels ? kernels->types[static_cast<size_t>(TensorType::F16)].quantize_activations : nullptr;
+  else if (type_ == TensorType::Q8_0)
+    convert = kernels && kernels->quantize_q8_0 ? kernels->quantize_q8_0 : quant::quantize_q8_0;
+  const uint64_t rb = KvSpan::kv_bytes(type_, width);
   for (int64_t i = 0; i < src.rows; ++i) {
-    uint8_t* dst = base + static_cast<uint64_t>(pos0 + i) * width * elem_;
+    uint8_t* dst = base + static_cast<uint64_t>(pos0 + i) * rb;
     const float* s = src.row(i);
     if (type_ == TensorType::F32) {
       std::memcpy(dst, s, width * sizeof(float));
-    } else if (to_f16) {
-      to_f16(s, dst, width);
+    } else if (convert) {
+      convert(s, dst, width);
     } else {
       uint16_t* d = reinterpret_cast<uint16_t*>(dst);
       for (int64_t j = 0; j < width; ++j) d[j] = fp32_to_fp16(s[j]);
@@ -73,20 +104,27 @@ void KvCache::store_v(int layer, int64_t pos0, const Mat& src, const cpu::Kernel
   store(v_.at(layer), layers_[layer].v_width, pos0, src, "V", layer, kernels);
 }
 
-void KvCache::load_k(int layer, int64_t pos, float* dst) const {
-  const int64_t w = layers_.at(layer).k_width;
-  const uint8_t* src = k_[layer] + static_cast<uint64_t>(pos) * w * elem_;
-  for (int64_t j = 0; j < w; ++j)
-    dst[j] = type_ == TensorType::F32 ? reinterpret_cast<const float*>(src)[j]
-                                      : fp16_to_fp32(reinterpret_cast<const uint16_t*>(src)[j]);
+void KvCache::load(const uint8_t* base, int64_t width, int64_t pos, float* dst) const {
+  const uint8_t* src = base + static_cast<uint64_t>(pos) * KvSpan::kv_bytes(type_, width);
+  if (type_ == TensorType::Q8_0) {
+    quant::dequantize_q8_0(src, dst, width);
+  } else if (type_ == TensorType::F32) {
+    std::memcpy(dst, src, width * sizeof(float));
+  } else {
+    for (int64_t j = 0; j < width; ++j) dst[j] = fp16_to_fp32(reinterpret_cast<const uint16_t*>(src)[j]);
+  }
 }
 
+void KvCache::load_k(int layer, int64_t pos, float* dst) const { load(k_.at(layer), layers_[layer].k_width, pos, dst); }
+
+void KvCache::load_v(int layer, int64_t pos, float* dst) const { load(v_.at(layer), layers_[layer].v_width, pos, dst); }
+
 KvSpan KvCache::k_span(int layer, int64_t offset, int64_t head_stride) const {
-  return KvSpan{type_, k_.at(layer), layers_[layer].k_width * elem_, offset, head_stride};
+  return KvSpan{type_, k_.at(layer), KvSpan::kv_bytes(type_, layers_[layer].k_width), offset, head_stride};
 }
 
 KvSpan KvCache::v_span(int layer, int64_t offset, int64_t head_stride) const {
-  return KvSpan{type_, v_.at(layer), layers_[layer].v_width * elem_, offset, head_stride};
+  return KvSpan{type_, v_.at(layer), KvSpan::kv_bytes(type_, layers_[layer].v_width), offset, head_stride};
 }
 
 }  // namespace strata

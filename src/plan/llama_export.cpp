@@ -72,7 +72,7 @@ LlamaCppExport llama_cpp_equivalent(const ModelCatalogue& cat, const MachineProf
     if (!dram.empty()) {
       // DRAM still holds the KV cache and compute buffers, but no weights: give it just that room.
       TierSpec d = merge_nodes(dram, "dram-buffers");
-      const uint64_t kv = kv_bytes_per_position(cat.hp) * opt.context * std::max(1u, opt.batch);
+      const uint64_t kv = kv_bytes_per_position(cat.hp, opt.kv_type) * opt.context * std::max(1u, opt.batch);
       const uint64_t act = static_cast<uint64_t>(opt.ubatch) * cat.hp.n_embd * 4 * 16;
       uint64_t want = kv + work_buffer_bytes(cat.hp, opt) + (256ull << 20) + act;
       TierSpec probe = d;
@@ -144,6 +144,9 @@ LlamaCppExport llama_cpp_equivalent(const ModelCatalogue& cat, const MachineProf
   }
   if (dram.size() > 1 || pmem.size() > 1 || mm.size() > 1) flags += " --numa distribute";
   flags += " -c " + std::to_string(opt.context);
+  // llama.cpp quantizes the V cache only with flash attention.
+  if (opt.kv_type == TensorType::Q8_0) flags += " -ctk q8_0 -ctv q8_0 -fa on";
+  else if (opt.kv_type == TensorType::F32) flags += " -ctk f32 -ctv f32";
   out.flags = flags;
   return out;
 }

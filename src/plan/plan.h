@@ -37,6 +37,7 @@ struct PlanOptions {
   bool per_expert = true;    // false: whole tensors only (what llama.cpp -ot can express)
   double kv_fill = 0.5;      // average filled fraction of the context while decoding
   int lookahead_layers = 2;  // staged tiers: layers of experts prefetched ahead (staging buffers)
+  TensorType kv_type = TensorType::F16;  // KV cache: F16, F32 or Q8_0
 
   bool operator==(const PlanOptions&) const = default;
 };
@@ -96,7 +97,7 @@ std::vector<std::pair<std::string, double>> marginal_gains(const ModelCatalogue&
                                                            const UsageProfile* usage, const PlanOptions& opt);
 
 // KV cache bytes per context position (F16 cache; MLA models cache the compressed latent).
-uint64_t kv_bytes_per_position(const HParams& hp);
+uint64_t kv_bytes_per_position(const HParams& hp, TensorType kv_type = TensorType::F16);
 // Decode attention's multiply-accumulates per context position over all layers that run: per layer
 // n_head x (dk + dv), or for MLA (absorbed, one latent row per position) n_head x (2 kv_lora_rank + n_rot).
 double attention_macs_per_position(const HParams& hp);

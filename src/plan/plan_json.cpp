@@ -28,7 +28,8 @@ std::string plan_to_json(const Plan& p) {
                 {"n_expert_used", p.n_expert_used}};
   j["options"] = {{"context", p.options.context}, {"batch", p.options.batch}, {"ubatch", p.options.ubatch},
                   {"per_expert", p.options.per_expert}, {"kv_fill", p.options.kv_fill},
-                  {"lookahead_layers", p.options.lookahead_layers}};
+                  {"lookahead_layers", p.options.lookahead_layers},
+                  {"kv_type", type_name(static_cast<uint32_t>(p.options.kv_type))}};
   j["usage_profile"] = p.usage_profile;
   j["tiers"] = json::array();
   for (const auto& t : p.tiers) {
@@ -71,6 +72,12 @@ Plan plan_from_json(const std::string& text, const std::string& origin) {
     p.options.per_expert = o.at("per_expert").get<bool>();
     p.options.kv_fill = json_at<double>(o, "kv_fill");
     p.options.lookahead_layers = json_at<int>(o, "lookahead_layers");
+    if (o.contains("kv_type")) {  // plans written before the Q8_0 cache have none: F16
+      const auto t = parse_type(o.at("kv_type").get<std::string>());
+      if (!t || (*t != TensorType::F16 && *t != TensorType::F32 && *t != TensorType::Q8_0))
+        throw FormatError(origin, 0, "options.kv_type", "must be F16, F32 or Q8_0");
+      p.options.kv_type = *t;
+    }
     p.usage_profile = j.at("usage_profile").get<bool>();
     for (const auto& t : j.at("tiers")) {
       TierPlan tp;

@@ -156,15 +156,16 @@ uint64_t system_reserve_bytes(const TierSpec& t) {
   return 0;
 }
 
-uint64_t kv_bytes_per_position(const HParams& hp) {
+uint64_t kv_bytes_per_position(const HParams& hp, TensorType kv_type) {
   const uint64_t layers = hp.n_layer > hp.n_nextn_layers ? hp.n_layer - hp.n_nextn_layers : hp.n_layer;
-  if (hp.absorbed_mla()) {
-    return static_cast<uint64_t>(hp.kv_lora_rank + hp.n_rot) * layers * 2;  // absorbed MLA latent, F16
-  }
+  const TypeTraits& t = type_traits(kv_type);
+  // Bytes of one cache row of n values (whole blocks: a Q8_0 cache rounds each row up to 32 values).
+  auto row = [&](uint64_t n) { return (n + t.block_elems - 1) / t.block_elems * t.block_bytes; };
+  if (hp.absorbed_mla()) return row(hp.kv_lora_rank + hp.n_rot) * layers;  // one latent row per position
   const uint64_t hd = hp.n_head ? hp.n_embd / hp.n_head : 0;
   const uint64_t dk = hp.head_dim_k ? hp.head_dim_k : hd, dv = hp.head_dim_v ? hp.head_dim_v : hd;
   const uint64_t kvh = hp.n_head_kv ? hp.n_head_kv : hp.n_head;
-  return layers * kvh * (dk + dv) * 2;
+  return layers * (row(kvh * dk) + row(kvh * dv));
 }
 
 double attention_macs_per_position(const HParams& hp) {
@@ -227,7 +228,7 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
     }
   }
   if (cpu_fast < 0) throw InputError("the machine has no CPU-addressable memory tier (dram or pmem)");
-  const uint64_t kv = kv_bytes_per_position(hp) * opt.context * std::max(1u, opt.batch);
+  const uint64_t kv = kv_bytes_per_position(hp, opt.kv_type) * opt.context * std::max(1u, opt.batch);
   const uint64_t act = static_cast<uint64_t>(opt.ubatch) * hp.n_embd * 4 * 16;  // activations of one ubatch
   const uint64_t work = work_buffer_bytes(hp, opt);
   int kv_home = cpu_fast;
@@ -368,7 +369,7 @@ Plan make_plan(const ModelCatalogue& cat, const MachineProfile& machine, const U
   }
 
   // ---- cost -------------------------------------------------------------------------------------------
-  const double kv_read = static_cast<double>(kv_bytes_per_position(hp)) * opt.context * opt.kv_fill * std::max(1u, opt.batch);
+  const double kv_read = static_cast<double>(kv_bytes_per_position(hp, opt.kv_type)) * opt.context * opt.kv_fill * std::max(1u, opt.batch);
   const int n_run = static_cast<int>(hp.n_layer - std::min(hp.n_layer, hp.n_nextn_layers));
   double model_read = 0;
   for (int i = 0; i < nt; ++i) model_read += pl.read[i];

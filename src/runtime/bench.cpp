@@ -244,6 +244,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
   r.arch = hp.arch;
   r.isa = cpu::isa_name(compute.level());
   r.threads = compute.threads();
+  r.kv_type = type_name(static_cast<uint32_t>(opt.kv_type));
   r.n_prompt = opt.n_prompt;
   r.n_gen = opt.n_gen;
   r.reps = opt.reps;
@@ -253,6 +254,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
   SessionOptions so;
   so.n_ctx = std::max<int64_t>(opt.n_prompt, max_depth + opt.n_gen + 1);
   so.act_mode = opt.act_mode;
+  so.kv_type = opt.kv_type;
   so.record_usage = true;
   Session session(model, compute, so);
   const int64_t n_vocab = session.n_vocab();
@@ -373,6 +375,7 @@ BenchResult run_bench(Model& model, ComputeContext& compute, const BenchOptions&
     m.tiers.push_back(dram);
     PlanOptions po;
     po.context = static_cast<uint32_t>(session.n_ctx());
+    po.kv_type = opt.kv_type;
     po.kv_fill = std::min(1.0, (static_cast<double>(d.depth) + static_cast<double>(opt.n_gen) / 2.0) /
                                    static_cast<double>(session.n_ctx()));
     const bool have_usage = hp.n_expert > 0 && usage;
@@ -405,7 +408,7 @@ std::string bench_to_json(const BenchResult& r) {
     for (double x : s.values) v.push_back(x * scale);
     return json{{"median", s.median * scale}, {"min", s.min * scale}, {"max", s.max * scale}, {"values", v}};
   };
-  json j = {{"model", r.model}, {"arch", r.arch}, {"isa", r.isa}, {"threads", r.threads}, {"n_prompt", r.n_prompt},
+  json j = {{"model", r.model}, {"arch", r.arch}, {"isa", r.isa}, {"threads", r.threads}, {"kv_type", r.kv_type}, {"n_prompt", r.n_prompt},
             {"n_gen", r.n_gen}, {"reps", r.reps}, {"model_bytes", r.model_bytes}, {"repack", r.repack}};
   j["prefill_tok_s"] = stat(r.prefill_tok_s);
   j["prefill_gmac_s"] = stat(r.prefill_macs_per_s, 1e-9);
@@ -442,9 +445,9 @@ std::string bench_to_text(const BenchResult& r) {
     std::snprintf(b, sizeof b, fmt, s.median * scale, s.min * scale, s.max * scale);
     return std::string(b);
   };
-  std::snprintf(buf, sizeof buf, "model: %s (%s), %.2f GB; %s, %d threads; %d reps (median [min, max])\n",
+  std::snprintf(buf, sizeof buf, "model: %s (%s), %.2f GB; %s, %d threads, KV cache %s; %d reps (median [min, max])\n",
                 r.model.c_str(), r.arch.c_str(), static_cast<double>(r.model_bytes) * 1e-9, r.isa.c_str(), r.threads,
-                r.reps);
+                r.kv_type.c_str(), r.reps);
   o << buf;
   if (!r.repack.empty()) o << r.repack << "\n";
   if (r.n_prompt > 0) {

@@ -22,6 +22,7 @@ struct BenchOptions {
   std::vector<int64_t> depths{0};
   int reps = 3;
   ActivationMode act_mode = ActivationMode::Quantized;
+  TensorType kv_type = TensorType::F16;
   uint64_t seed = 1;
   uint64_t stream_bytes = 0;  // STREAM buffer; 0: max(1 GiB, 4 x LLC)
   double stream_seconds = 0.5;
@@ -51,6 +52,7 @@ struct DecodeRun {
 
 struct BenchResult {
   std::string model, arch, isa;
+  std::string kv_type;  // "F16", "Q8_0", ...
   int threads = 0;
   int64_t n_prompt = 0, n_gen = 0;
   int reps = 0;

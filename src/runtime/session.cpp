@@ -42,8 +42,7 @@ Session::Session(Model& model, ThreadPool& pool, const cpu::KernelTable* kernels
   if (opts_.n_ctx == 0) opts_.n_ctx = std::min<int64_t>(hp.n_ctx_train ? hp.n_ctx_train : 4096, 4096);
   if (opts_.n_ctx > INT32_MAX) throw InputError("context size " + std::to_string(opts_.n_ctx) + " is too large");
   if (opts_.n_batch <= 0) opts_.n_batch = 512;
-  if (opts_.kv_type != TensorType::F16 && opts_.kv_type != TensorType::F32)
-    throw InputError("KV cache type must be f16 or f32");
+  if (!is_kv_type(opts_.kv_type)) throw InputError("KV cache type must be f16, f32 or q8_0");
 
   const auto layout = model_.arch().kv_layout();
   const uint64_t need = KvCache::bytes_needed(opts_.kv_type, opts_.n_ctx, layout);

@@ -17,7 +17,7 @@ namespace strata {
 
 struct SessionOptions {
   int64_t n_ctx = 0;                     // 0: the model's training context, capped at 4096
-  TensorType kv_type = TensorType::F16;  // F16 or F32
+  TensorType kv_type = TensorType::F16;  // F16, F32 or Q8_0
   int64_t n_batch = 512;                 // most tokens per forward call
   // F32 is the bit-reproducible reference (the library default the arch tests rely on); front ends
   // default to Quantized, the fast integer kernels.

@@ -9,6 +9,8 @@
 #include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "model/hparams.h"
+#include "quant/legacy.h"
+#include "util/fp16.h"
 
 namespace strata::test {
 namespace {
@@ -182,9 +184,24 @@ void rope(double* v, int64_t n_rot, int64_t pos, double base, bool neox) {
 
 double silu(double z) { return z / (1 + std::exp(-z)); }
 
+// A K or V row as a cache of type t holds it: F16 rounding, or Q8_0 blocks of 32 along the row.
+void round_as_cache(std::vector<double>& row, TensorType t) {
+  if (t == TensorType::F32) return;
+  std::vector<float> f(row.begin(), row.end());
+  if (t == TensorType::F16) {
+    for (float& x : f) x = fp16_to_fp32(fp32_to_fp16(x));
+  } else {
+    std::vector<uint8_t> q(f.size() / 32 * 34);
+    quant::quantize_q8_0(f.data(), q.data(), static_cast<int64_t>(f.size()));
+    quant::dequantize_q8_0(q.data(), f.data(), static_cast<int64_t>(f.size()));
+  }
+  std::copy(f.begin(), f.end(), row.begin());
+}
+
 }  // namespace
 
-std::vector<float> naive_forward(const std::string& path, const std::vector<int32_t>& tokens, double* min_margin) {
+std::vector<float> naive_forward(const std::string& path, const std::vector<int32_t>& tokens, double* min_margin,
+                                 TensorType kv_type) {
   GgufModel m = GgufModel::open(path);
   HParams hp = read_hparams(m);
   const bool qwen = hp.arch == "qwen3moe";
@@ -221,6 +238,8 @@ std::vector<float> naive_forward(const std::string& path, const std::vector<int3
       }
       for (int64_t hh = 0; hh < H; ++hh) rope(q[t].data() + hh * hd, hp.n_rot, t, hp.rope_freq_base, qwen);
       for (int64_t hh = 0; hh < Hkv; ++hh) rope(k[t].data() + hh * hd, hp.n_rot, t, hp.rope_freq_base, qwen);
+      round_as_cache(k[t], kv_type);
+      round_as_cache(v[t], kv_type);
     }
     for (int64_t t = 0; t < T; ++t) {
       std::vector<double> att(H * hd, 0.0);

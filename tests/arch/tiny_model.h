@@ -40,8 +40,9 @@ std::string write_tiny_model(const TinySpec& spec, const std::string& path);
 
 // The float64 forward of the model in `path` (any architecture write_tiny_model produces), every
 // weight dequantized, full causal attention recomputed per position, no cache. Returns logits
-// [tokens.size() x n_vocab]; with `expert_margins` the smallest routing margin seen.
+// [tokens.size() x n_vocab]; with `expert_margins` the smallest routing margin seen. kv_type F16 or Q8_0
+// rounds each position's K and V rows (after RoPE) as a cache of that type stores them.
 std::vector<float> naive_forward(const std::string& path, const std::vector<int32_t>& tokens,
-                                 double* min_routing_margin = nullptr);
+                                 double* min_routing_margin = nullptr, TensorType kv_type = TensorType::F32);
 
 }  // namespace strata::test

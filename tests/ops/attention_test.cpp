@@ -3,7 +3,8 @@
 // give bit-identical results for the same query; results do not depend on the thread count; every level
 // stays within a tight bound of the baseline build and of a double-precision softmax; shapes cover GQA
 // ratios 1 to 8 and odd ones (3, 6, 12), head widths that are not multiples of 16, dk != dv, and MLA
-// spans (V = the first dv elements of the K row, one KV head, 16 query heads).
+// spans (V = the first dv elements of the K row, one KV head, 16 query heads), for F16, F32 and Q8_0
+// caches (the reference is computed on the values as the cache returns them).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 #include "ops/kv_cache.h"
 #include "ops/thread_pool.h"
 #include "ops_test_support.h"
-#include "util/fp16.h"
 
 namespace strata {
 namespace {
@@ -47,16 +47,18 @@ struct Fixture {
   TensorType type;
   int64_t n_ctx;
   KvCache kv;
-  std::vector<float> K, V;
+  std::vector<float> K, V;  // as stored: rounded to F16 or quantized to Q8_0 and read back
 
   Fixture(const Case& c_, TensorType t, int64_t n, uint32_t seed)
       : c(c_), type(t), n_ctx(n),
         kv(t, n, {KvLayerLayout{c_.Hkv * c_.dk, c_.mla ? 0 : c_.Hkv * c_.dv}}) {
     K = randn(n * c.Hkv * c.dk, seed);
     kv.store_k(0, 0, mat(K.data(), n, c.Hkv * c.dk));
+    for (int64_t j = 0; j < n; ++j) kv.load_k(0, j, K.data() + j * c.Hkv * c.dk);
     if (!c.mla) {
       V = randn(n * c.Hkv * c.dv, seed + 1);
       kv.store_v(0, 0, mat(V.data(), n, c.Hkv * c.dv));
+      for (int64_t j = 0; j < n; ++j) kv.load_v(0, j, V.data() + j * c.Hkv * c.dv);
     }
   }
   KvSpan k() const { return kv.k_span(0, 0, c.mla ? 0 : c.dk); }
@@ -64,11 +66,9 @@ struct Fixture {
   AttentionParams params() const {
     return AttentionParams{c.H, c.Hkv, c.dk, c.dv, 1.0f / std::sqrt(static_cast<float>(c.dk))};
   }
-  // The values as stored (rounded to F16 when the cache is F16).
-  float stored(float x) const { return type == TensorType::F16 ? fp16_to_fp32(fp32_to_fp16(x)) : x; }
-  float key(int64_t j, int64_t g, int64_t i) const { return stored(K[(j * c.Hkv + g) * c.dk + i]); }
+  float key(int64_t j, int64_t g, int64_t i) const { return K[(j * c.Hkv + g) * c.dk + i]; }
   float value(int64_t j, int64_t g, int64_t i) const {
-    return c.mla ? stored(K[j * c.dk + i]) : stored(V[(j * c.Hkv + g) * c.dv + i]);
+    return c.mla ? K[j * c.dk + i] : V[(j * c.Hkv + g) * c.dv + i];
   }
 
   // Double-precision softmax attention of query row q (all heads) at position pos.
@@ -104,7 +104,15 @@ const Case kCases[] = {
     {"gqa6", 12, 2, 32, 48, false},            // group 6: head pairs plus a single
     {"gqa12", 12, 1, 48, 32, false},           // group 12: quads in pairs plus a single
     {"mla16", 16, 1, 72, 64, true},            // MLA: latent + rope key, value = latent
+    {"mla16_blocks", 16, 1, 96, 64, true},     // MLA in whole 32-value blocks (Q8_0 caches)
+    {"gqa6_d96", 12, 2, 96, 32, false},        // group 6, dk != dv, whole blocks
 };
+
+// A Q8_0 cache holds heads of whole 32-value blocks only (attention refuses the others).
+bool fits(const Case& c, TensorType t) { return t != TensorType::Q8_0 || (c.dk % 32 == 0 && c.dv % 32 == 0); }
+const char* type_label(TensorType t) {
+  return t == TensorType::F16 ? "F16" : t == TensorType::Q8_0 ? "Q8_0" : "F32";
+}
 
 // Positions of a prompt batch: inside the first block, on block and chunk edges, several chunks in.
 const int32_t kPositions[] = {0, 1, 31, 32, 33, 255, 256, 257, 300, 511, 512, 600, 767, 768, 770};
@@ -115,6 +123,7 @@ class AttentionPaths : public ::testing::TestWithParam<TensorType> {};
 TEST_P(AttentionPaths, DecodeSplitEqualsPromptBatchBitwiseAndMatchesNaive) {
   const TensorType type = GetParam();
   for (const Case& c : kCases) {
+    if (!fits(c, type)) continue;
     Fixture fx(c, type, kCtx, 31);
     const AttentionParams p = fx.params();
     const int64_t n_tok = static_cast<int64_t>(std::size(kPositions));
@@ -124,7 +133,7 @@ TEST_P(AttentionPaths, DecodeSplitEqualsPromptBatchBitwiseAndMatchesNaive) {
     for (int64_t t = 0; t < n_tok; ++t) ref.push_back(fx.naive(Q.data() + t * c.H * c.dk, kPositions[t]));
     std::vector<float> baseline;
     for (const cpu::KernelTable* k : levels()) {
-      SCOPED_TRACE(std::string(c.name) + " " + level_name(k) + (type == TensorType::F16 ? " f16" : " f32"));
+      SCOPED_TRACE(std::string(c.name) + " " + level_name(k) + " " + type_label(type));
       ThreadPool pool2(2);
       std::vector<float> batch(n_tok * c.H * c.dv);
       attention(pool2, p, q, kPositions, fx.k(), fx.v(), mat(batch.data(), n_tok, c.H * c.dv), k);
@@ -181,15 +190,12 @@ TEST_P(AttentionPaths, AnyBatchSplitGivesTheSameBits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cache, AttentionPaths, ::testing::Values(TensorType::F16, TensorType::F32),
-                         [](const auto& info) { return info.param == TensorType::F16 ? "F16" : "F32"; });
-
 // A long decode (many chunks, more tasks than threads and a partial last chunk) with the qwen3 shape:
 // the split result equals the prompt path's and stays within 2e-5 of double precision.
-TEST(AttentionPaths, LongDecodeQwen3Shape) {
+TEST_P(AttentionPaths, LongDecodeQwen3Shape) {
   const Case c{"qwen3", 32, 4, 128, 128, false};
   const int64_t n = 2600;
-  Fixture fx(c, TensorType::F16, n, 51);
+  Fixture fx(c, GetParam(), n, 51);
   const AttentionParams p = fx.params();
   const auto Q = randn(2 * c.H * c.dk, 53, 0.8f);
   const int32_t pos[2] = {2599, 1283};
@@ -209,6 +215,9 @@ TEST(AttentionPaths, LongDecodeQwen3Shape) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Cache, AttentionPaths, ::testing::Values(TensorType::F16, TensorType::F32, TensorType::Q8_0),
+                         [](const auto& info) { return type_label(info.param); });
 
 }  // namespace
 }  // namespace strata

@@ -7,6 +7,7 @@
 #include <utility>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "ops/rope.h"
 #include "ops/thread_pool.h"
 #include "ops_test_support.h"
+#include "quant/legacy.h"
 #include "util/error.h"
 #include "util/fp16.h"
 
@@ -314,6 +316,61 @@ TEST(KvCache, F16StoreThroughKernelsMatchesScalarBits) {
         else EXPECT_EQ(x, y) << "element " << i << " = " << row[i];
       }
   }
+}
+
+// A Q8_0 cache stores the reference quantizer's blocks whichever level quantizes, reads them back as
+// dequantize_q8_0 does, sizes its rows in 34-byte blocks and refuses rows that are not whole blocks.
+TEST(KvCache, Q8_0StoresTheReferenceBlocks) {
+  const int64_t w = 96;  // three blocks
+  std::vector<float> row = randn(4 * w, 67, 2.0f);
+  row[5] = 0.0f;
+  std::fill(row.begin() + 32, row.begin() + 64, 0.0f);  // an all-zero block (scale 0)
+  std::vector<uint8_t> ref(4 * 3 * 34);
+  quant::quantize_q8_0(row.data(), ref.data(), 4 * w);
+  std::vector<float> back(4 * w);
+  quant::dequantize_q8_0(ref.data(), back.data(), 4 * w);
+  EXPECT_EQ(KvCache::bytes_needed(TensorType::Q8_0, 4, {KvLayerLayout{w, w}}), 2u * 4 * 3 * 34);
+  const cpu::CpuFeatures f = cpu::detect_cpu_features();
+  for (cpu::IsaLevel l : {cpu::IsaLevel::Scalar, cpu::IsaLevel::Avx2, cpu::IsaLevel::Avx512}) {
+    if (!f.supports(l)) continue;
+    SCOPED_TRACE(cpu::isa_name(l));
+    KvCache kv(TensorType::Q8_0, 4, {KvLayerLayout{w, w}});
+    kv.store_k(0, 0, mat(row.data(), 4, w), &cpu::select_kernels(l));
+    kv.store_v(0, 0, mat(row.data(), 4, w), &cpu::select_kernels(l));
+    for (const KvSpan& s : {kv.k_span(0, 0, 32), kv.v_span(0, 0, 32)}) {
+      EXPECT_EQ(s.row_bytes, 3u * 34);
+      EXPECT_EQ(s.bytes_at(64), 2u * 34);
+      EXPECT_EQ(0, std::memcmp(s.data, ref.data(), ref.size()));
+    }
+    std::vector<float> k(w), v(w);
+    for (int64_t j = 0; j < 4; ++j) {
+      kv.load_k(0, j, k.data());
+      kv.load_v(0, j, v.data());
+      EXPECT_TRUE(std::equal(k.begin(), k.end(), back.begin() + j * w));
+      EXPECT_TRUE(std::equal(v.begin(), v.end(), back.begin() + j * w));
+    }
+  }
+  EXPECT_THROW(KvCache(TensorType::Q8_0, 4, {KvLayerLayout{96, 40}}), UnsupportedError);
+  EXPECT_EQ(parse_kv_type("Q8_0", "--kv-type"), TensorType::Q8_0);
+  EXPECT_EQ(parse_kv_type("f16", "--kv-type"), TensorType::F16);
+  try {
+    parse_kv_type("q4_0", "--kv-type");
+    FAIL() << "q4_0 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--kv-type must be f16, f32 or q8_0, got 'q4_0'"), std::string::npos) << e.what();
+  }
+}
+
+// Attention over a Q8_0 cache whose heads do not start and end on block edges is refused, not misread.
+TEST(KvCache, Q8_0AttentionNeedsWholeBlockHeads) {
+  KvCache kv(TensorType::Q8_0, 4, {KvLayerLayout{64, 64}});
+  std::vector<float> q(4 * 16), out(4 * 16);
+  const int32_t pos = 0;
+  ThreadPool pool(1);
+  const AttentionParams p{4, 4, 16, 16, 0.25f};  // 16-value heads: half blocks
+  EXPECT_THROW(attention(pool, p, mat(q.data(), 1, 64), &pos, kv.k_span(0, 0, 16), kv.v_span(0, 0, 16),
+                         mat(out.data(), 1, 64)),
+               UnsupportedError);
 }
 
 TEST(Routing, SoftmaxTopKRenormalised) {

@@ -231,6 +231,28 @@ TEST(Planner, KvBytesMatchFormats) {
   EXPECT_EQ(kv_bytes_per_position(shape_hparams("qwen3-30b-a3b")), 98304u);
 }
 
+// A Q8_0 cache stores 34 bytes per 32 values (rows rounded up to whole blocks); the planner reserves and
+// reads that, and the llama.cpp export asks for the same cache (with the flash attention it needs).
+TEST(Planner, Q8_0CacheCountsItsBlocks) {
+  // qwen3-30b-a3b: 48 layers x 2 x (4 KV heads x 128) values; kimi-k2: 61 layers x (512 + 64).
+  EXPECT_EQ(kv_bytes_per_position(shape_hparams("qwen3-30b-a3b"), TensorType::Q8_0), 48u * 2 * 512 / 32 * 34);
+  EXPECT_EQ(kv_bytes_per_position(shape_hparams("kimi-k2"), TensorType::Q8_0), 61u * 576 / 32 * 34);
+  EXPECT_EQ(kv_bytes_per_position(shape_hparams("kimi-k2"), TensorType::F32), 2 * 70272u);
+  const auto cat = toy_moe();
+  const MachineProfile m = toy_machine(64ull << 20, 0);
+  PlanOptions opt;
+  opt.kv_fill = 1.0;
+  const Plan f16 = make_plan(cat, m, nullptr, opt);
+  opt.kv_type = TensorType::Q8_0;
+  const Plan q8 = make_plan(cat, m, nullptr, opt);
+  EXPECT_EQ(q8.tiers[q8.kv_tier].kv_bytes, kv_bytes_per_position(cat.hp, TensorType::Q8_0) * opt.context);
+  EXPECT_LT(q8.tiers[q8.kv_tier].kv_bytes, f16.tiers[f16.kv_tier].kv_bytes);
+  EXPECT_LT(q8.decode_seconds, f16.decode_seconds);
+  EXPECT_EQ(plan_from_json(plan_to_json(q8)).options.kv_type, TensorType::Q8_0);
+  const std::string flags = llama_cpp_equivalent(cat, m, nullptr, opt).flags;
+  EXPECT_NE(flags.find("-ctk q8_0 -ctv q8_0 -fa on"), std::string::npos) << flags;
+}
+
 TEST(Planner, AttentionMacsMatchTheGeometry) {
   // qwen3-30b-a3b: 48 layers x 32 heads x (128 + 128); kimi-k2 (absorbed MLA): 61 x 64 x (2 x 512 + 64).
   EXPECT_EQ(attention_macs_per_position(shape_hparams("qwen3-30b-a3b")), 48.0 * 32 * 256);

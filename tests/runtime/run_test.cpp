@@ -81,6 +81,18 @@ TEST(RunCommand, LogitsOutHasTheFixtureLayout) {
   EXPECT_LE(m, 1e-4f);
 }
 
+// --kv-type q8_0 runs (numerics: tests/arch Q8_0CacheMatchesTheQuantizedFloat64Forward); an unknown
+// type is named in the error.
+TEST(RunCommand, KvTypeQ8_0AndUnknownTypes) {
+  STRATA_FIXTURE_OR_SKIP(path, "models/llama-dense.gguf");
+  auto r = test::run_strata({"run", "-m", path, "--tokens", "1,2,3", "-n", "4", "--temp", "0", "--kv-type", "q8_0",
+                             "-t", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_strata({"run", "-m", path, "--tokens", "1,2,3", "-n", "4", "--kv-type", "q4_0", "-t", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--kv-type must be f16, f32 or q8_0, got 'q4_0'"), std::string::npos) << r.err;
+}
+
 TEST(RunCommand, RecordsExpertUsage) {
   STRATA_FIXTURE_OR_SKIP(path, "models/qwen3moe.gguf");
   const std::string out = test::temp_dir() + "/usage.json";

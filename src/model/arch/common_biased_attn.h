@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,7 @@ class BiasedAttention {
   int64_t dk() const { return dk_; }
   int64_t dv() const { return dv_; }
   std::vector<KvLayerLayout> kv_layout() const {
-    return std::vector<KvLayerLayout>(layers_.size(), KvLayerLayout{Hkv_ * dk_, Hkv_ * dv_});
+    return std::vector<KvLayerLayout>(layers_.size(), KvLayerLayout{Hkv_ * dk_, Hkv_ * dv_, std::gcd(dk_, dv_)});
   }
 
   // Per-batch state: positions and the RoPE table, computed once and shared by every layer.

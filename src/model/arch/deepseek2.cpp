@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <string>
 
 #include "model/arch/blocks.h"
@@ -44,7 +45,7 @@ class DeepSeek2 final : public ArchModel {
   DeepSeek2(const HParams& hp, const Weights& w) : ArchModel(hp), w_(w) { load(hp, w); }
 
   std::vector<KvLayerLayout> kv_layout() const override {
-    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{R_ + dr_, 0});
+    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{R_ + dr_, 0, std::gcd(R_, dr_)});
   }
 
   void forward(ForwardCtx& ctx, KvCache& kv, const Batch& b, const Mat& logits) override;

@@ -7,6 +7,7 @@
 // quirk 1); we follow the model definition (h + MoE), as mainline does.
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <string>
 
 #include "model/arch/blocks.h"
@@ -66,7 +67,7 @@ class Llama final : public ArchModel {
   }
 
   std::vector<KvLayerLayout> kv_layout() const override {
-    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{hp_.n_head_kv * dk_, hp_.n_head_kv * dv_});
+    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{hp_.n_head_kv * dk_, hp_.n_head_kv * dv_, std::gcd(dk_, dv_)});
   }
 
   void forward(ForwardCtx& ctx, KvCache& kv, const Batch& b, const Mat& logits) override {

@@ -6,6 +6,7 @@
 //   logits = output · RMSNorm(h; output_norm)
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <string>
 
 #include "model/arch/blocks.h"
@@ -60,7 +61,7 @@ class Qwen3Moe final : public ArchModel {
   }
 
   std::vector<KvLayerLayout> kv_layout() const override {
-    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{hp_.n_head_kv * dk_, hp_.n_head_kv * dv_});
+    return std::vector<KvLayerLayout>(hp_.n_layer, KvLayerLayout{hp_.n_head_kv * dk_, hp_.n_head_kv * dv_, std::gcd(dk_, dv_)});
   }
 
   void forward(ForwardCtx& ctx, KvCache& kv, const Batch& b, const Mat& logits) override {
