@@ -16,6 +16,7 @@
 #include "plan/plan.h"
 #include "plan/presets.h"
 #include "plan/usage.h"
+#include "runtime/attention_rate.h"
 #include "tiers/machine.h"
 #include "tiers/probe.h"
 #include "tiers/tier_config.h"
@@ -39,10 +40,12 @@ MachineProfile saved_or_quick_probe(std::vector<std::string>& notes) {
     notes.push_back("machine: saved profile " + path);
     return load_profile(path);
   }
-  notes.push_back("machine: no saved profile (" + path + "), quick DRAM probe; run `strata probe` for a full one");
+  notes.push_back("machine: no saved profile (" + path + "), quick DRAM and attention probe; run `strata probe` for a full one");
   ProbeOptions po;
   po.quick = true;
-  return probe_machine(po);
+  MachineProfile m = probe_machine(po);
+  add_attention_rates(m, true);  // without it long contexts would cost no attention arithmetic
+  return m;
 }
 
 MachineProfile resolve_machine(const Opts& o, std::vector<std::string>& notes) {

@@ -2,17 +2,14 @@
 // serve reuse. Run it again to re-measure.
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
-#include "ops/compute.h"
 #include "runtime/attention_rate.h"
 #include "tiers/machine.h"
 #include "tiers/probe.h"
-#include "tiers/stream.h"
 #include "tiers/tier_config.h"
 #include "tiers/units.h"
 
@@ -33,25 +30,6 @@ void print_machine(const MachineProfile& p) {
                 bw(t.stream_bw).c_str(), bw(t.seq_read_bw).c_str(), bw(t.random_4k_bw).c_str(), lat, t.source.c_str());
   }
   for (const auto& n : p.notes) std::printf("  note: %s\n", n.c_str());
-}
-
-// Decode attention is arithmetic the tiers do not describe; the planner needs its rate for long contexts.
-// Measured on the two reference shapes with the threads inference will use, the K/V rows spread over
-// more than the last-level cache so they come from DRAM.
-void measure_attention(MachineProfile& p, bool quick) {
-  ComputeOptions co;
-  co.threads = static_cast<int>(p.cpu.threads);
-  ComputeContext compute(co);
-  const uint64_t buffer = quick ? std::max<uint64_t>(512ull << 20, 2 * last_level_cache_bytes()) : 0;
-  p.cpu.attention_macs_per_s = measure_attention_rate(compute, kGqaReferenceShape, buffer);
-  p.cpu.mla_attention_macs_per_s = measure_attention_rate(compute, kMlaReferenceShape, buffer);
-  char b[256];
-  std::snprintf(b, sizeof b,
-                "decode attention, %lld F16 positions from DRAM (%s): %.1f GMAC/s grouped-query (32 heads over "
-                "4 KV heads of 128), %.1f GMAC/s MLA (64 heads over a 576-wide latent row)",
-                static_cast<long long>(kAttentionRatePositions), compute.describe().c_str(),
-                p.cpu.attention_macs_per_s * 1e-9, p.cpu.mla_attention_macs_per_s * 1e-9);
-  p.notes.push_back(b);
 }
 
 }  // namespace
@@ -80,7 +58,9 @@ void add_probe_command(CLI::App& app) {
     po.threads = o->threads;
     po.quick = o->quick;
     MachineProfile p = probe_machine(po);
-    measure_attention(p, o->quick);
+    // Decode attention is arithmetic the tiers do not describe; the planner needs its rate for long
+    // contexts.
+    add_attention_rates(p, o->quick);
     if (!o->tiers.empty()) apply_tier_config(p, load_tier_config(o->tiers));
     const std::string out = o->out.empty() ? default_profile_path() : o->out;
     save_profile(p, out);

@@ -87,14 +87,17 @@ inline void prepare_q(const AttnGeo& G, const float* q, float* qx) {
     }
 }
 
-// 16 values of a Q8_0 row from element col (a multiple of 16) on: one half of a 32-value block. d * q
-// is exact in float, as in dequantize_q8_0.
-inline __m512 q8_0_16(const uint8_t* row, int64_t col) {
-  const uint8_t* b = row + (col / 32) * 34;
+// Q8_0: the scale of the block holding element col, broadcast (one conversion per block, not per 16
+// values), and 16 values of that block from col on (col a multiple of 16). d * q is exact in float, as in
+// dequantize_q8_0.
+inline __m512 q8_0_scale(const uint8_t* row, int64_t col) {
   uint16_t h;
-  std::memcpy(&h, b, 2);
-  const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 + col % 32)));
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(_cvtsh_ss(h)));
+  std::memcpy(&h, row + (col / 32) * 34, 2);
+  return _mm512_cvtph_ps(_mm256_set1_epi16(static_cast<short>(h)));
+}
+inline __m512 q8_0_16(const uint8_t* row, int64_t col, __m512 d) {
+  const uint8_t* q = row + (col / 32) * 34 + 2 + col % 32;
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)))), d);
 }
 
 // n_rows rows of `width` elements (cache rows `row_bytes` apart, F16, F32 or Q8_0 from a block edge) ->
@@ -106,7 +109,11 @@ inline void convert_rows(const uint8_t* src, uint64_t row_bytes, TensorType type
   for (int64_t j = 0; j < n_rows; ++j, src += row_bytes, dst += padded) {
     int64_t d = 0;
     if (type == TensorType::Q8_0) {
-      for (; d < width; d += 16) _mm512_storeu_ps(dst + d, q8_0_16(src, d));  // width: whole blocks
+      for (; d < width; d += 32) {  // width: whole blocks
+        const __m512 sc = q8_0_scale(src, d);
+        _mm512_storeu_ps(dst + d, q8_0_16(src, d, sc));
+        _mm512_storeu_ps(dst + d + 16, q8_0_16(src, d + 16, sc));
+      }
     } else if (type == TensorType::F16) {
       const auto* h = reinterpret_cast<const uint16_t*>(src);
       for (; d < full; d += 16)
@@ -285,7 +292,7 @@ inline void softmax(const AttnGeo& G, int64_t n, float* st, float* sbuf, float* 
 template <TensorType kT>
 inline __m512 load_v(const uint8_t* row, int64_t col, __mmask16 m) {
   if constexpr (kT == TensorType::Q8_0) {
-    return q8_0_16(row, col);
+    return q8_0_16(row, col, q8_0_scale(row, col));
   } else if constexpr (kT == TensorType::F16) {
     if (m == 0xFFFF) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + col * 2)));
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + col * 2));
@@ -328,8 +335,18 @@ inline void pv(const AttnGeo& G, const float* sbuf, const float* corr, const Att
       for (int64_t o = 0; o < tile_bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(a + o), _MM_HINT_T0);
     }
     __m512 v[NC];
+    if constexpr (kT == TensorType::Q8_0 && NC % 2 == 0) {
+      // c0 is a block edge here (pv_all steps 32-column multiples): one scale per pair of vectors.
 #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) v[c] = load_v<kT>(vr, c0 + 16 * c, c == NC - 1 ? tail : 0xFFFF);
+      for (int c = 0; c < NC; c += 2) {
+        const __m512 sc = q8_0_scale(vr, c0 + 16 * c);
+        v[c] = q8_0_16(vr, c0 + 16 * c, sc);
+        v[c + 1] = q8_0_16(vr, c0 + 16 * c + 16, sc);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int c = 0; c < NC; ++c) v[c] = load_v<kT>(vr, c0 + 16 * c, c == NC - 1 ? tail : 0xFFFF);
+    }
 #pragma GCC unroll 8
     for (int h = 0; h < NH; ++h) {
       const __m512 w = _mm512_set1_ps(pt[h * W + jj]);

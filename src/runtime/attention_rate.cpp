@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "ops/attention.h"
@@ -70,6 +71,22 @@ double measure_attention_rate(ComputeContext& compute, const AttentionShape& s, 
     best = std::max(best, static_cast<double>(s.n_head * (s.dk + s.dv)) * P * n_layers / sec);
   }
   return best;
+}
+
+void add_attention_rates(MachineProfile& p, bool quick) {
+  ComputeOptions co;
+  co.threads = static_cast<int>(p.cpu.threads);
+  ComputeContext compute(co);
+  const uint64_t buffer = quick ? std::max<uint64_t>(512ull << 20, 2 * last_level_cache_bytes()) : 0;
+  p.cpu.attention_macs_per_s = measure_attention_rate(compute, kGqaReferenceShape, buffer);
+  p.cpu.mla_attention_macs_per_s = measure_attention_rate(compute, kMlaReferenceShape, buffer);
+  char b[256];
+  std::snprintf(b, sizeof b,
+                "decode attention, %lld F16 positions from DRAM (%s): %.1f GMAC/s grouped-query (32 heads over "
+                "4 KV heads of 128), %.1f GMAC/s MLA (64 heads over a 576-wide latent row)",
+                static_cast<long long>(kAttentionRatePositions), compute.describe().c_str(),
+                p.cpu.attention_macs_per_s * 1e-9, p.cpu.mla_attention_macs_per_s * 1e-9);
+  p.notes.push_back(b);
 }
 
 }  // namespace strata

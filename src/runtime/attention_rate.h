@@ -8,6 +8,7 @@
 
 #include "model/hparams.h"
 #include "ops/compute.h"
+#include "tiers/machine.h"
 
 namespace strata {
 
@@ -30,5 +31,9 @@ inline constexpr int64_t kAttentionRatePositions = 4096;
 // query at position kAttentionRatePositions - 1, on all of compute's threads, over as many layers' worth
 // of cache as `buffer_bytes` holds (0: max(1 GiB, 4 x LLC)); best of 3 passes. 0 for a shape it cannot run.
 double measure_attention_rate(ComputeContext& compute, const AttentionShape& shape, uint64_t buffer_bytes = 0);
+
+// Measures both reference shapes on p.cpu.threads threads into p.cpu (attention_macs_per_s,
+// mla_attention_macs_per_s) and adds a note; quick: a smaller buffer (max(512 MiB, 2 x LLC)).
+void add_attention_rates(MachineProfile& p, bool quick);
 
 }  // namespace strata

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "model/shapes.h"
@@ -156,6 +157,18 @@ TEST(PlanCli, EveryShapeAndFixture) {
     EXPECT_NO_THROW(plan_from_json(r.out)) << f.path();
   }
   EXPECT_GT(n, 0);
+}
+
+// Without a saved profile `strata plan` probes quickly, the attention rate included: a long context is
+// charged its attention arithmetic as after a full `strata probe`.
+TEST(PlanCli, QuickProbeMeasuresTheAttentionRate) {
+  const std::string none = test::temp_dir() + "/no-profile.json";
+  ::setenv("STRATA_PROFILE", none.c_str(), 1);
+  auto r = test::run_strata({"plan", "--shape", "qwen3-30b-a3b", "--quant", "Q4_K_M", "-c", "32768"});
+  ::unsetenv("STRATA_PROFILE");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no saved profile"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CPU attention at"), std::string::npos) << r.out;
 }
 
 TEST(PlanCli, HelpDocumentsTheHardwareGrammar) {
